@@ -1,0 +1,32 @@
+/* xensim's hypervisor part: domains (memory as a memfd, a v1 grant table
+ * that the guest side writes), grant mapping and copying, event channels.
+ * Clients speak sim/hv/hv_proto.h on DIR/hv<N>.sock, where N is the domain
+ * the connection acts as (hv0.sock: dom0). common/platform_sim.c is the
+ * client. */
+#ifndef XENSIM_HV_H
+#define XENSIM_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct pv_loop;
+struct hv;
+
+/* Listens on DIR/hv0.sock (dom0 exists from the start). */
+struct hv *hv_new(struct pv_loop *loop, const char *dir);
+void hv_free(struct hv *hv);
+
+/* Creates domain domid with mem_mb MiB of memory and opens DIR/hv<domid>.sock.
+ * -1 with errno EEXIST, EINVAL, ENOMEM... */
+int hv_domain_create(struct hv *hv, unsigned domid, uint64_t mem_mb);
+/* Destroys the domain: closes its connections, unbinds its event channels
+ * (their peers see ECS_CLOSED semantics), releases every mapping of its
+ * grants (dom0's mappings of its pages stay valid until unmapped, as on Xen). */
+int hv_domain_destroy(struct hv *hv, unsigned domid);
+bool hv_domain_exists(struct hv *hv, unsigned domid);
+
+/* One line per domain and its grant/event-channel counters. */
+void hv_dump(struct hv *hv, FILE *out);
+
+#endif
