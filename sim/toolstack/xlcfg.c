@@ -123,15 +123,93 @@ static int key_domid(struct xlcfg *cfg, const struct xl_stmt *st, struct key_err
     return 0;
 }
 
+static int key_uuid(struct xlcfg *cfg, const struct xl_stmt *st, struct key_error *ke)
+{
+    if (want_single(st, ke) < 0)
+        return -1;
+    const char *v = st->items[0].text;
+    bool ok = strlen(v) == 36;
+    for (int i = 0; ok && i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        ok = dash ? v[i] == '-' : isxdigit((unsigned char)v[i]) != 0;
+    }
+    if (!ok) {
+        key_fail(ke, st->line, "'%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", v);
+        return -1;
+    }
+    for (int i = 0; i < 36; i++)
+        cfg->uuid[i] = (char)tolower((unsigned char)v[i]);
+    cfg->uuid[36] = '\0';
+    return 0;
+}
+
+static int want_list(const struct xl_stmt *st, struct key_error *ke)
+{
+    if (!st->is_list) {
+        key_fail(ke, st->line, "a single value where a list [ \"...\", ... ] is expected");
+        return -1;
+    }
+    return 0;
+}
+
+/* disk = [ "spec", ... ]: replaces the list, or appends to it with +=. */
+static int key_disk(struct xlcfg *cfg, const struct xl_stmt *st, struct key_error *ke)
+{
+    if (want_list(st, ke) < 0)
+        return -1;
+    unsigned n = st->append ? cfg->ndisks : 0;
+    for (size_t i = 0; i < st->nitems; i++) {
+        char msg[sizeof(ke->msg) - 64];
+        if (n == XLCFG_MAX_DISKS) {
+            key_fail(ke, st->items[i].line, "more than %d disks", XLCFG_MAX_DISKS);
+            return -1;
+        }
+        if (xlcfg_parse_disk(st->items[i].text, &cfg->disks[n], msg, sizeof(msg)) < 0) {
+            key_fail(ke, st->items[i].line, "%s", msg);
+            return -1;
+        }
+        for (unsigned j = 0; j < n; j++) {
+            if (!strcmp(cfg->disks[j].vdev, cfg->disks[n].vdev)) {
+                key_fail(ke, st->items[i].line, "vdev %s is used by two disks", cfg->disks[n].vdev);
+                return -1;
+            }
+        }
+        n++;
+    }
+    cfg->ndisks = n;
+    return 0;
+}
+
+/* vif = [ "spec", ... ]: replaces the list, or appends to it with +=. */
+static int key_vif(struct xlcfg *cfg, const struct xl_stmt *st, struct key_error *ke)
+{
+    if (want_list(st, ke) < 0)
+        return -1;
+    unsigned n = st->append ? cfg->nvifs : 0;
+    for (size_t i = 0; i < st->nitems; i++) {
+        char msg[sizeof(ke->msg) - 64];
+        if (n == XLCFG_MAX_VIFS) {
+            key_fail(ke, st->items[i].line, "more than %d vifs", XLCFG_MAX_VIFS);
+            return -1;
+        }
+        if (xlcfg_parse_vif(st->items[i].text, &cfg->vifs[n], msg, sizeof(msg)) < 0) {
+            key_fail(ke, st->items[i].line, "%s", msg);
+            return -1;
+        }
+        n++;
+    }
+    cfg->nvifs = n;
+    return 0;
+}
+
 struct key_handler {
     const char *key;
     int (*apply)(struct xlcfg *cfg, const struct xl_stmt *st, struct key_error *ke);
 };
 
 static const struct key_handler key_handlers[] = {
-    {"name", key_name},
-    {"memory", key_memory},
-    {"domid", key_domid},
+    {"name", key_name}, {"memory", key_memory}, {"domid", key_domid},
+    {"uuid", key_uuid}, {"disk", key_disk},     {"vif", key_vif},
 };
 
 /* Formats "<where>: '<line text>': <key>: <message>". */
@@ -250,8 +328,19 @@ int xlcfg_apply_override(struct xlcfg *cfg, const char *kv, char *err, size_t er
         snprintf(err, errlen, "override '%s': out of memory", kv);
         return -1;
     }
+    /* Work on a copy so that a failed override leaves cfg as it was. */
+    struct xlcfg *copy = malloc(sizeof(*copy));
     char msg[768];
-    int rc = apply_text(cfg, text, msg, sizeof(msg));
+    int rc = -1;
+    if (!copy) {
+        snprintf(msg, sizeof(msg), "out of memory");
+    } else {
+        *copy = *cfg;
+        rc = apply_text(copy, text, msg, sizeof(msg));
+        if (rc == 0)
+            *cfg = *copy;
+        free(copy);
+    }
     if (rc < 0) {
         /* The message quotes "line 1" of the override: say which one instead. */
         const char *rest = strstr(msg, "': ");

@@ -8,32 +8,37 @@
 #include <stdint.h>
 
 #define XLCFG_MAX_DISKS 16
-#define XLCFG_MAX_VIFS 16
+#define XLCFG_MAX_VIFS  16
 
 struct xlcfg_disk {
-    char target[1024];     /* params: path, or iscsi:// / nfs:// URL */
-    char vdev[32];         /* xvda, hda, sdb, or a number */
-    char format[16];       /* raw (default), qcow2, ... */
-    char access[8];        /* "rw" (default) or "ro" */
-    char backendtype[16];  /* phy (default), tap, qdisk, standalone */
-    char script[256];      /* hotplug script, "" for the default */
-    int discard;           /* 1 discard, 0 no-discard, -1 unspecified */
-    bool cdrom;            /* devtype=cdrom */
+    char target[1024];    /* params: path, or iscsi:// / nfs:// URL ("" empty cdrom) */
+    char vdev[32];        /* xvda, hda, sdb, d0p1, or a number */
+    char format[16];      /* raw (default), qcow, qcow2, vhd, qed, empty */
+    char access[8];       /* "rw" (default) or "ro" (always "ro" for a cdrom) */
+    char backendtype[16]; /* phy, tap, qdisk; "" unspecified: the toolstack
+                           * picks one as libxl does (phy for raw) */
+    char script[256];     /* hotplug script, "" for the default */
+    int discard;          /* 1 discard, 0 no-discard, -1 unspecified */
+    bool cdrom;           /* devtype=cdrom (also makes the disk removable) */
+    bool direct_io_safe;  /* direct-io-safe */
+    bool trusted;         /* trusted (default) / untrusted */
 };
 
 struct xlcfg_vif {
-    char mac[18];          /* "" when not given (toolstack picks 00:16:3e:xx:xx:xx) */
+    char mac[18]; /* "" when not given (toolstack picks 00:16:3e:xx:xx:xx) */
     char bridge[64];
-    char vlan[128];        /* xl vlan= syntax, "" when absent */
-    char rate[64];         /* e.g. "10Mb/s@20ms", "" when absent */
-    char script[256];
-    unsigned mtu;          /* 0: not given (1500) */
+    char vlan[128];   /* xl vlan= syntax, "" when absent */
+    char rate[64];    /* e.g. "10Mb/s@20ms", "" when absent */
+    char script[256]; /* "" for the default (vif-bridge) */
+    unsigned mtu;     /* 0: not given (1500) */
+    bool trusted;     /* trusted (default) / untrusted */
 };
 
 struct xlcfg {
     char name[64];
-    uint64_t memory_mb;    /* default 128 */
-    int domid;             /* -1: the toolstack chooses */
+    uint64_t memory_mb; /* default 128 */
+    int domid;          /* -1: the toolstack chooses */
+    char uuid[37];      /* "" unless given: the toolstack makes one */
     unsigned ndisks;
     struct xlcfg_disk disks[XLCFG_MAX_DISKS];
     unsigned nvifs;
@@ -53,5 +58,9 @@ int xlcfg_apply_override(struct xlcfg *cfg, const char *kv, char *err, size_t er
 int xlcfg_parse_disk(const char *spec, struct xlcfg_disk *disk, char *err, size_t errlen);
 /* xl vif spec: comma-separated key=value. */
 int xlcfg_parse_vif(const char *spec, struct xlcfg_vif *vif, char *err, size_t errlen);
+/* A vif rate= value ("10Mb/s", "1GB/s@20ms") as libxl turns it into the
+ * backend's `rate` key: bytes per interval and the interval in microseconds. */
+int xlcfg_vif_rate(const char *rate, uint64_t *bytes_per_interval, uint32_t *interval_usecs,
+                   char *err, size_t errlen);
 
 #endif

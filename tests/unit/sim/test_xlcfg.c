@@ -129,6 +129,59 @@ static void test_lists_span_lines(void **state)
     assert_int_equal(cfg.memory_mb, 32);
 }
 
+static void test_devices(void **state)
+{
+    (void)state;
+    parse_ok("name = \"g\"\n"
+             "uuid = \"6B3C1A2E-0000-4000-8000-00000000AB01\"\n"
+             "disk = [ 'phy:/dev/loop0,xvda,w',\n"
+             "         \"vdev=xvdb,access=ro,script=block-pvback,target=/img/b.img\", ]\n"
+             "vif = [ 'mac=00:16:3e:00:00:01,bridge=xenbr0',\n"
+             "        'bridge=br1,vlan=10' ]\n"
+             "vif += [ 'script=vif-pvback' ]\n");
+    assert_string_equal(cfg.uuid, "6b3c1a2e-0000-4000-8000-00000000ab01");
+    assert_int_equal(cfg.ndisks, 2);
+    assert_string_equal(cfg.disks[0].target, "/dev/loop0");
+    assert_string_equal(cfg.disks[1].vdev, "xvdb");
+    assert_string_equal(cfg.disks[1].script, "block-pvback");
+    assert_int_equal(cfg.nvifs, 3);
+    assert_string_equal(cfg.vifs[0].mac, "00:16:3e:00:00:01");
+    assert_string_equal(cfg.vifs[1].vlan, "10");
+    assert_string_equal(cfg.vifs[2].script, "vif-pvback");
+
+    /* a later disk= replaces the list */
+    parse_ok("name=\"g\"\ndisk=['phy:/a,xvda,w','phy:/b,xvdb,w']\ndisk=['phy:/c,xvdc,w']\n");
+    assert_int_equal(cfg.ndisks, 1);
+    assert_string_equal(cfg.disks[0].vdev, "xvdc");
+}
+
+static void test_device_errors(void **state)
+{
+    (void)state;
+    /* the error names the line of the bad item, not of the key */
+    parse_err("name=\"g\"\n"
+              "disk = [ 'phy:/a,xvda,w',\n"
+              "         '/b,xvdb,w' ]\n",
+              "line 3", "'/b,xvdb,w' ]'", "disk:", "unknown value for format", NULL);
+    parse_err("name=\"g\"\nvif = [ 'bridge=br0,colour=blue' ]\n", "line 2",
+              "vif:", "unrecognized argument 'colour'", NULL);
+    parse_err("name=\"g\"\ndisk = 'phy:/a,xvda,w'\n", "line 2", "disk:", "list", NULL);
+    parse_err("name=\"g\"\ndisk = ['phy:/a,xvda,w', 'phy:/b,xvda,w']\n",
+              "disk:", "vdev xvda is used by two disks", NULL);
+    parse_err("name=\"g\"\nuuid = \"1234\"\n", "uuid:", "not a UUID", NULL);
+
+    char text[4096] = "name=\"g\"\ndisk=[";
+    for (int i = 0; i <= XLCFG_MAX_DISKS; i++)
+        sprintf(text + strlen(text), "'phy:/a,xvd%c,w',", 'a' + i);
+    strcat(text, "]\n");
+    parse_err(text, "disk:", "more than 16 disks", NULL);
+    strcpy(text, "name=\"g\"\nvif=[");
+    for (int i = 0; i <= XLCFG_MAX_VIFS; i++)
+        strcat(text, "'',");
+    strcat(text, "]\n");
+    parse_err(text, "vif:", "more than 16 vifs", NULL);
+}
+
 static void test_overrides(void **state)
 {
     (void)state;
@@ -149,6 +202,18 @@ static void test_overrides(void **state)
     assert_int_equal(xlcfg_apply_override(&cfg, "memory", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "key=value"));
     assert_int_equal(xlcfg_apply_override(&cfg, "memory=1\nname=x", err, sizeof(err)), -1);
+
+    /* device lists can be replaced or extended from the command line */
+    assert_int_equal(xlcfg_apply_override(&cfg, "disk=['phy:/a,xvda,w']", err, sizeof(err)), 0);
+    assert_int_equal(xlcfg_apply_override(&cfg, "disk+=['phy:/b,xvdb,w']", err, sizeof(err)), 0);
+    assert_int_equal(cfg.ndisks, 2);
+    assert_int_equal(xlcfg_apply_override(&cfg, "vif=['bridge=br0']", err, sizeof(err)), 0);
+    assert_int_equal(cfg.nvifs, 1);
+    assert_int_equal(xlcfg_apply_override(&cfg, "vif=['mtu=1']", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "override 'vif=['mtu=1']': vif: mtu:"));
+    assert_int_equal(cfg.nvifs, 1);
+    assert_int_equal(cfg.vifs[0].mtu, 0);
+    assert_string_equal(cfg.vifs[0].bridge, "br0");
 }
 
 static void test_parse_file(void **state)
@@ -188,6 +253,8 @@ int main(void)
         cmocka_unit_test(test_lists_span_lines),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_parse_file),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_device_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
