@@ -32,6 +32,10 @@ int xsd_introduce(struct xsd *xsd, unsigned domid);
  * removes them, as on Xen). */
 int xsd_release(struct xsd *xsd, unsigned domid);
 
+/* The daemon's limits, which a caller (a test, a config) may change at any
+ * time; they apply from the next request on. See xsd_quota.h. */
+struct xsd_quota *xsd_quota(struct xsd *xsd);
+
 /* Writes the whole tree with permissions, like "xenstore-ls -fp". */
 void xsd_dump(struct xsd *xsd, FILE *out);
 
