@@ -1,35 +1,678 @@
-/* The "sim" platform: grant and event-channel operations served by xensim.
- * Being written (see sim/hv/hv_proto.h); until then every operation fails
- * with ENOSYS so that nothing silently pretends to work. */
+/* The "sim" platform: grant and event-channel operations served by the
+ * xensim daemon over sim/hv/hv_proto.h. Each handle is one connection to
+ * DIR/hv<N>.sock, N being the domain this process acts as.
+ *  - gnt: a mapping is the granting domain's memfd pages mmapped MAP_FIXED
+ *    into one reserved region; grant copy sends the caller's addresses and
+ *    the daemon copies with process_vm_readv/writev, one round trip per
+ *    batch of up to HV_MAX_BATCH segments.
+ *  - gntshr: the daemon hands out refs and frames of our memory; we write the
+ *    grant entries into the shared grant table ourselves, as a guest does.
+ *  - evtchn: events arrive as one uint32 port per message on a socket of
+ *    our own (the fd callers poll); notify and unmask are one-way messages.
+ * Handles are not shared across fork(): a child opens its own. */
 #include "platform.h"
 
-#include <errno.h>
-#include <stddef.h>
+#include "sim/hv/hv_proto.h"
 
-static void *fail_null(void)
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xen/grant_table.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
+#endif
+#ifndef VALGRIND_MAKE_MEM_DEFINED
+#define VALGRIND_MAKE_MEM_DEFINED(a, l) ((void)(a), (void)(l))
+#endif
+
+#define PAGE PV_PAGE_SIZE
+
+/* --- one connection = one handle --- */
+
+struct sim_conn {
+    int fd;
+    pthread_mutex_t lock; /* one request in flight per handle */
+    uint32_t nr_frames;   /* of our own memory */
+};
+
+static int sim_open_conn(struct sim_conn *c, enum hv_kind kind, int *fds, unsigned want_fds)
 {
-    errno = ENOSYS;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct hv_req req = {.op = HV_OP_OPEN, .arg = {kind, HV_PROTO_VERSION}};
+    struct hv_rep rep = {0};
+    const char *dir = pv_platform_sim_dir();
+    unsigned nfds = 0;
+    ssize_t n;
+    int e;
+
+    if (!dir) {
+        errno = ENODEV;
+        return -1;
+    }
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hv%u.sock", dir,
+                         pv_platform_self_domid()) >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return -1;
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        hv_send_msg(c->fd, &req, sizeof(req), NULL, 0, NULL, 0, 0) < 0)
+        goto fail;
+    n = hv_recv_msg(c->fd, &rep, sizeof(rep), fds, want_fds, &nfds, 0);
+    if (n != (ssize_t)sizeof(rep) || rep.err || nfds != want_fds) {
+        for (unsigned i = 0; i < nfds; i++)
+            close(fds[i]);
+        errno = n < 0 ? errno : rep.err && n == (ssize_t)sizeof(rep) ? rep.err : EPROTO;
+        goto fail;
+    }
+    c->nr_frames = rep.val[1];
+    pthread_mutex_init(&c->lock, NULL);
+    return 0;
+fail:
+    e = errno;
+    close(c->fd);
+    c->fd = -1;
+    errno = e;
+    return -1;
+}
+
+static void sim_close_conn(struct sim_conn *c)
+{
+    close(c->fd);
+    pthread_mutex_destroy(&c->lock);
+}
+
+/* One request, one reply. Reply items are copied into ritems (at most rmax
+ * bytes); *fd_out gets a descriptor if one came. Returns the reply's item
+ * count, or -1 with errno (the daemon's error, or a transport error). */
+static int sim_call(struct sim_conn *c, const struct hv_req *req, const void *items, size_t ilen,
+                    struct hv_rep *rep, void *ritems, size_t rmax, int *fd_out)
+{
+    static __thread uint8_t buf[sizeof(struct hv_rep) + HV_MAX_BATCH * sizeof(struct hv_map_item)];
+    int fd = -1;
+    unsigned nfds = 0;
+    ssize_t n;
+    int ret = -1, err = 0;
+
+    pthread_mutex_lock(&c->lock);
+    if (hv_send_msg(c->fd, req, sizeof(*req), items, ilen, NULL, 0, 0) < 0) {
+        err = errno;
+        goto out;
+    }
+    n = hv_recv_msg(c->fd, buf, sizeof(buf), &fd, 1, &nfds, 0);
+    if (n < (ssize_t)sizeof(*rep)) {
+        err = n < 0 ? errno : EPIPE; /* 0: the daemon (or our domain) is gone */
+        goto out;
+    }
+    memcpy(rep, buf, sizeof(*rep));
+    if ((size_t)n - sizeof(*rep) > rmax) {
+        err = EPROTO;
+        goto out;
+    }
+    if (ritems)
+        memcpy(ritems, buf + sizeof(*rep), (size_t)n - sizeof(*rep));
+    if (fd_out && nfds) {
+        *fd_out = fd;
+        nfds = 0;
+    }
+    ret = (int)rep->count;
+    if (rep->err) {
+        err = rep->err;
+        ret = -1;
+    }
+out:
+    if (nfds)
+        close(fd);
+    pthread_mutex_unlock(&c->lock);
+    if (ret < 0)
+        errno = err;
+    return ret;
+}
+
+/* A one-way message (notify, unmask). */
+static int sim_send(struct sim_conn *c, uint32_t op, uint32_t arg)
+{
+    struct hv_req req = {.op = op, .arg = {arg, 0}};
+    int r;
+
+    pthread_mutex_lock(&c->lock);
+    r = hv_send_msg(c->fd, &req, sizeof(req), NULL, 0, NULL, 0, 0);
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
+/* Maps frames of memfd into one contiguous region of count pages. */
+static void *map_frames(int memfd, const uint32_t *frames, size_t stride, uint32_t count, int prot)
+{
+    size_t len = (size_t)count * PAGE;
+    uint8_t *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (base == MAP_FAILED)
+        return NULL;
+    for (uint32_t i = 0; i < count;) {
+        uint32_t f = *(const uint32_t *)((const uint8_t *)frames + i * stride), run = 1;
+        /* Consecutive frames go in one mmap. */
+        while (i + run < count &&
+               *(const uint32_t *)((const uint8_t *)frames + (i + run) * stride) == f + run)
+            run++;
+        if (mmap(base + (size_t)i * PAGE, (size_t)run * PAGE, prot, MAP_SHARED | MAP_FIXED, memfd,
+                 (off_t)f * PAGE) == MAP_FAILED) {
+            int e = errno;
+            munmap(base, len);
+            errno = e;
+            return NULL;
+        }
+        i += run;
+    }
+    return base;
+}
+
+/* A region we handed out, found again by its address. */
+struct sim_region {
+    void *addr;
+    uint32_t count;
+    uint32_t id;
+    struct sim_region *next;
+    uint32_t refs[];
+};
+
+static struct sim_region *region_take(struct sim_region **list, void *addr, uint32_t count)
+{
+    for (struct sim_region **pp = list; *pp; pp = &(*pp)->next) {
+        if ((*pp)->addr == addr && (*pp)->count == count) {
+            struct sim_region *r = *pp;
+            *pp = r->next;
+            return r;
+        }
+    }
     return NULL;
 }
 
+/* --- grant mapping and copy --- */
+
+struct pv_gnt {
+    struct sim_conn c;
+    pthread_mutex_t lock; /* the region list */
+    struct sim_region *maps;
+};
+
 static struct pv_gnt *sim_gnt_open(void)
 {
-    return fail_null();
+    struct pv_gnt *g = calloc(1, sizeof(*g));
+
+    if (!g)
+        return NULL;
+    if (sim_open_conn(&g->c, HV_KIND_GNT, NULL, 0) < 0) {
+        free(g);
+        return NULL;
+    }
+#ifdef PR_SET_PTRACER
+    /* Grant copy reaches our buffers with process_vm_readv/writev; under
+     * Yama's ptrace_scope=1 that needs our leave (harmless without Yama). */
+    {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        if (getsockopt(g->c.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            prctl(PR_SET_PTRACER, (unsigned long)cred.pid, 0, 0, 0);
+    }
+#endif
+    pthread_mutex_init(&g->lock, NULL);
+    return g;
 }
+
+static void sim_gnt_close(struct pv_gnt *g)
+{
+    if (!g)
+        return;
+    while (g->maps) {
+        struct sim_region *r = g->maps;
+        g->maps = r->next;
+        munmap(r->addr, (size_t)r->count * PAGE);
+        free(r);
+    }
+    sim_close_conn(&g->c); /* the daemon releases the grants */
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+static void *sim_gnt_map(struct pv_gnt *g, uint32_t domid, uint32_t count, const uint32_t *refs,
+                         bool prot_write, int16_t *status)
+{
+    static __thread struct hv_map_item items[HV_MAX_BATCH];
+    struct hv_req req = {.op = HV_OP_MAP, .count = count, .arg = {domid, prot_write}};
+    struct hv_rep rep = {0};
+    struct sim_region *r;
+    int memfd = -1, n, e;
+    void *addr;
+
+    if (count == 0 || count > HV_MAX_BATCH) {
+        errno = EINVAL;
+        return NULL;
+    }
+    n = sim_call(&g->c, &req, refs, count * sizeof(uint32_t), &rep, items, sizeof(items), &memfd);
+    if (n < 0) {
+        e = errno;
+        if (status)
+            for (uint32_t i = 0; i < count; i++)
+                status[i] =
+                    rep.count == count && e == EINVAL ? items[i].status : GNTST_general_error;
+        errno = e;
+        return NULL;
+    }
+    if ((uint32_t)n != count || memfd < 0) {
+        e = EPROTO;
+        goto undo;
+    }
+    addr = map_frames(memfd, &items[0].frame, sizeof(items[0]), count,
+                      PROT_READ | (prot_write ? PROT_WRITE : 0));
+    if (!addr) {
+        e = errno;
+        goto undo;
+    }
+    close(memfd);
+    r = malloc(sizeof(*r));
+    if (!r) {
+        munmap(addr, (size_t)count * PAGE);
+        memfd = -1;
+        e = ENOMEM;
+        goto undo;
+    }
+    r->addr = addr;
+    r->count = count;
+    r->id = rep.val[0];
+    pthread_mutex_lock(&g->lock);
+    r->next = g->maps;
+    g->maps = r;
+    pthread_mutex_unlock(&g->lock);
+    if (status)
+        for (uint32_t i = 0; i < count; i++)
+            status[i] = GNTST_okay;
+    return addr;
+undo:
+    if (memfd >= 0)
+        close(memfd);
+    if (n >= 0) {
+        struct hv_req un = {.op = HV_OP_UNMAP, .arg = {rep.val[0], 0}};
+        sim_call(&g->c, &un, NULL, 0, &rep, NULL, 0, NULL);
+    }
+    if (status)
+        for (uint32_t i = 0; i < count; i++)
+            status[i] = GNTST_general_error;
+    errno = e;
+    return NULL;
+}
+
+static int sim_gnt_unmap(struct pv_gnt *g, void *addr, uint32_t count)
+{
+    struct hv_req req = {.op = HV_OP_UNMAP};
+    struct hv_rep rep = {0};
+    struct sim_region *r;
+
+    pthread_mutex_lock(&g->lock);
+    r = region_take(&g->maps, addr, count);
+    pthread_mutex_unlock(&g->lock);
+    if (!r) {
+        errno = EINVAL;
+        return -1;
+    }
+    munmap(r->addr, (size_t)r->count * PAGE);
+    req.arg[0] = r->id;
+    free(r);
+    return sim_call(&g->c, &req, NULL, 0, &rep, NULL, 0, NULL) < 0 ? -1 : 0;
+}
+
+static void to_wire_side(const union xengnttab_copy_ptr *p, bool gref, struct hv_copy_side *w)
+{
+    memset(w, 0, sizeof(*w));
+    if (gref) {
+        w->ref = p->foreign.ref;
+        w->domid = p->foreign.domid;
+        w->offset = p->foreign.offset;
+    } else {
+        w->addr = (uint64_t)(uintptr_t)p->virt;
+    }
+}
+
+static int sim_gnt_copy(struct pv_gnt *g, uint32_t count, xengnttab_grant_copy_segment_t *segs)
+{
+    static __thread struct hv_copy_seg wire[HV_MAX_BATCH];
+    static __thread int16_t status[HV_MAX_BATCH];
+
+    /* Batches beyond one message go in several round trips. */
+    for (uint32_t done = 0; done < count;) {
+        uint32_t n = count - done < HV_MAX_BATCH ? count - done : HV_MAX_BATCH;
+        struct hv_req req = {.op = HV_OP_COPY, .count = n};
+        struct hv_rep rep = {0};
+
+        for (uint32_t i = 0; i < n; i++) {
+            const xengnttab_grant_copy_segment_t *s = &segs[done + i];
+            memset(&wire[i], 0, sizeof(wire[i]));
+            to_wire_side(&s->source, s->flags & GNTCOPY_source_gref, &wire[i].src);
+            to_wire_side(&s->dest, s->flags & GNTCOPY_dest_gref, &wire[i].dst);
+            wire[i].len = s->len;
+            wire[i].flags = (s->flags & GNTCOPY_source_gref ? HV_COPY_SRC_GREF : 0) |
+                            (s->flags & GNTCOPY_dest_gref ? HV_COPY_DST_GREF : 0);
+        }
+        if (sim_call(&g->c, &req, wire, n * sizeof(wire[0]), &rep, status, sizeof(status), NULL) !=
+            (int)n) {
+            if (errno == 0)
+                errno = EPROTO;
+            return -1;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            xengnttab_grant_copy_segment_t *s = &segs[done + i];
+            s->status = status[i];
+            /* Another process wrote our memory: tell valgrind it is set. */
+            if (status[i] == GNTST_okay && !(s->flags & GNTCOPY_dest_gref))
+                VALGRIND_MAKE_MEM_DEFINED(s->dest.virt, s->len);
+        }
+        done += n;
+    }
+    return 0;
+}
+
+/* --- grant sharing (guest side) --- */
+
+struct pv_gntshr {
+    struct sim_conn c;
+    int memfd;
+    grant_entry_v1_t *gt;
+    pthread_mutex_t lock;
+    struct sim_region *shares;
+};
 
 static struct pv_gntshr *sim_gntshr_open(void)
 {
-    return fail_null();
+    struct pv_gntshr *s = calloc(1, sizeof(*s));
+    int fds[2];
+
+    if (!s)
+        return NULL;
+    if (sim_open_conn(&s->c, HV_KIND_GNTSHR, fds, 2) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->memfd = fds[0];
+    s->gt =
+        mmap(NULL, (size_t)HV_GNTTAB_FRAMES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+    close(fds[1]);
+    if (s->gt == MAP_FAILED) {
+        int e = errno;
+        close(s->memfd);
+        sim_close_conn(&s->c);
+        free(s);
+        errno = e;
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
 }
+
+static void sim_gntshr_close(struct pv_gntshr *s)
+{
+    if (!s)
+        return;
+    while (s->shares) {
+        struct sim_region *r = s->shares;
+        s->shares = r->next;
+        munmap(r->addr, (size_t)r->count * PAGE);
+        free(r);
+    }
+    /* Closing ends every grant nobody maps; mapped ones end when unmapped. */
+    sim_close_conn(&s->c);
+    munmap(s->gt, (size_t)HV_GNTTAB_FRAMES * PAGE);
+    close(s->memfd);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+static int unshare_refs(struct pv_gntshr *s, const uint32_t *refs, uint32_t count)
+{
+    struct hv_req req = {.op = HV_OP_UNSHARE, .count = count};
+    struct hv_rep rep = {0};
+
+    return sim_call(&s->c, &req, refs, count * sizeof(uint32_t), &rep, NULL, 0, NULL) < 0 ? -1 : 0;
+}
+
+static void *sim_gntshr_share(struct pv_gntshr *s, uint32_t domid, uint32_t count, uint32_t *refs,
+                              bool writable)
+{
+    static __thread struct hv_share_item items[HV_MAX_BATCH];
+    /* The page count travels in the header; no items go out. */
+    struct hv_req req = {.op = HV_OP_SHARE, .count = count, .arg = {domid, writable}};
+    struct hv_rep rep = {0};
+    struct sim_region *r;
+    void *addr;
+    int e;
+
+    if (count == 0 || count > HV_MAX_BATCH) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (sim_call(&s->c, &req, NULL, 0, &rep, items, sizeof(items), NULL) != (int)count)
+        return NULL;
+    for (uint32_t i = 0; i < count; i++)
+        refs[i] = items[i].ref;
+    addr = map_frames(s->memfd, &items[0].frame, sizeof(items[0]), count, PROT_READ | PROT_WRITE);
+    r = addr ? malloc(sizeof(*r) + count * sizeof(uint32_t)) : NULL;
+    if (!r) {
+        e = addr ? ENOMEM : errno;
+        if (addr)
+            munmap(addr, (size_t)count * PAGE);
+        unshare_refs(s, refs, count);
+        errno = e;
+        return NULL;
+    }
+    /* What a guest kernel does to grant a page: frame and domid first, the
+     * flags that make the entry valid last, after a write barrier. */
+    for (uint32_t i = 0; i < count; i++) {
+        grant_entry_v1_t *ge = &s->gt[items[i].ref];
+        ge->frame = items[i].frame;
+        ge->domid = (domid_t)domid;
+        __atomic_store_n(&ge->flags, GTF_permit_access | (writable ? 0 : GTF_readonly),
+                         __ATOMIC_RELEASE);
+    }
+    r->addr = addr;
+    r->count = count;
+    r->id = 0;
+    memcpy(r->refs, refs, count * sizeof(uint32_t));
+    pthread_mutex_lock(&s->lock);
+    r->next = s->shares;
+    s->shares = r;
+    pthread_mutex_unlock(&s->lock);
+    return addr;
+}
+
+static int sim_gntshr_unshare(struct pv_gntshr *s, void *addr, uint32_t count)
+{
+    struct sim_region *r;
+
+    pthread_mutex_lock(&s->lock);
+    r = region_take(&s->shares, addr, count);
+    pthread_mutex_unlock(&s->lock);
+    if (!r) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (unshare_refs(s, r->refs, r->count) < 0) {
+        int e = errno;
+        pthread_mutex_lock(&s->lock); /* still shared: keep it */
+        r->next = s->shares;
+        s->shares = r;
+        pthread_mutex_unlock(&s->lock);
+        errno = e;
+        return -1;
+    }
+    munmap(r->addr, (size_t)r->count * PAGE);
+    free(r);
+    return 0;
+}
+
+/* --- event channels --- */
+
+struct pv_evtchn {
+    struct sim_conn c;
+    int evfd;
+    pthread_mutex_t lock;
+    uint8_t bound[HV_MAX_PORTS / 8];
+};
 
 static struct pv_evtchn *sim_evtchn_open(void)
 {
-    return fail_null();
+    struct pv_evtchn *e = calloc(1, sizeof(*e));
+
+    if (!e)
+        return NULL;
+    if (sim_open_conn(&e->c, HV_KIND_EVTCHN, &e->evfd, 1) < 0) {
+        free(e);
+        return NULL;
+    }
+    pthread_mutex_init(&e->lock, NULL);
+    return e;
+}
+
+static void sim_evtchn_close(struct pv_evtchn *e)
+{
+    if (!e)
+        return;
+    sim_close_conn(&e->c); /* the daemon closes our ports */
+    close(e->evfd);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+static int sim_evtchn_fd(struct pv_evtchn *e)
+{
+    return e->evfd;
+}
+
+static void set_bound(struct pv_evtchn *e, uint32_t port, bool on)
+{
+    pthread_mutex_lock(&e->lock);
+    if (on)
+        e->bound[port / 8] |= (uint8_t)(1u << (port % 8));
+    else
+        e->bound[port / 8] &= (uint8_t) ~(1u << (port % 8));
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* What /dev/xen/evtchn answers for a port: EINVAL out of range, ENOTCONN
+ * when this handle has not bound it. */
+static int check_port(struct pv_evtchn *e, uint32_t port)
+{
+    bool on;
+
+    if (port == 0 || port >= HV_MAX_PORTS) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&e->lock);
+    on = e->bound[port / 8] & (1u << (port % 8));
+    pthread_mutex_unlock(&e->lock);
+    if (!on) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    return 0;
+}
+
+static int evtchn_bind(struct pv_evtchn *e, uint32_t op, uint32_t a0, uint32_t a1)
+{
+    struct hv_req req = {.op = op, .arg = {a0, a1}};
+    struct hv_rep rep = {0};
+
+    if (sim_call(&e->c, &req, NULL, 0, &rep, NULL, 0, NULL) < 0)
+        return -1;
+    if (rep.val[0] == 0 || rep.val[0] >= HV_MAX_PORTS) {
+        errno = EPROTO;
+        return -1;
+    }
+    set_bound(e, rep.val[0], true);
+    return (int)rep.val[0];
+}
+
+static int sim_evtchn_bind_interdomain(struct pv_evtchn *e, uint32_t domid, uint32_t port)
+{
+    return evtchn_bind(e, HV_OP_BIND_INTERDOMAIN, domid, port);
+}
+
+static int sim_evtchn_bind_unbound(struct pv_evtchn *e, uint32_t domid)
+{
+    return evtchn_bind(e, HV_OP_BIND_UNBOUND, domid, 0);
+}
+
+static int sim_evtchn_unbind(struct pv_evtchn *e, uint32_t port)
+{
+    struct hv_req req = {.op = HV_OP_UNBIND, .arg = {port, 0}};
+    struct hv_rep rep = {0};
+
+    if (check_port(e, port) < 0)
+        return -1;
+    if (sim_call(&e->c, &req, NULL, 0, &rep, NULL, 0, NULL) < 0)
+        return -1;
+    set_bound(e, port, false);
+    return 0;
+}
+
+static int sim_evtchn_notify(struct pv_evtchn *e, uint32_t port)
+{
+    if (check_port(e, port) < 0)
+        return -1;
+    return sim_send(&e->c, HV_OP_NOTIFY, port);
+}
+
+static int sim_evtchn_pending(struct pv_evtchn *e)
+{
+    uint32_t port;
+    ssize_t n;
+
+    do
+        n = recv(e->evfd, &port, sizeof(port), MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(port))
+        return (int)port;
+    if (n >= 0)
+        errno = n == 0 ? EPIPE : EPROTO; /* 0: the daemon is gone */
+    return -1;
+}
+
+static int sim_evtchn_unmask(struct pv_evtchn *e, uint32_t port)
+{
+    if (check_port(e, port) < 0)
+        return -1;
+    return sim_send(&e->c, HV_OP_UNMASK, port);
 }
 
 const struct pv_platform_ops pv_platform_sim_ops = {
     .name = "sim",
     .gnt_open = sim_gnt_open,
+    .gnt_close = sim_gnt_close,
+    .gnt_map = sim_gnt_map,
+    .gnt_unmap = sim_gnt_unmap,
+    .gnt_copy = sim_gnt_copy,
     .gntshr_open = sim_gntshr_open,
+    .gntshr_close = sim_gntshr_close,
+    .gntshr_share = sim_gntshr_share,
+    .gntshr_unshare = sim_gntshr_unshare,
     .evtchn_open = sim_evtchn_open,
+    .evtchn_close = sim_evtchn_close,
+    .evtchn_fd = sim_evtchn_fd,
+    .evtchn_bind_interdomain = sim_evtchn_bind_interdomain,
+    .evtchn_bind_unbound = sim_evtchn_bind_unbound,
+    .evtchn_unbind = sim_evtchn_unbind,
+    .evtchn_notify = sim_evtchn_notify,
+    .evtchn_pending = sim_evtchn_pending,
+    .evtchn_unmask = sim_evtchn_unmask,
 };

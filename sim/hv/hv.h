@@ -7,11 +7,18 @@
 #define XENSIM_HV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 struct pv_loop;
 struct hv;
+
+/* Memory of dom0, from which dom0's own grant shares come (sparse). */
+#define HV_DOM0_MEM_MB 256u
+/* Domain ids and memory a guest may have. */
+#define HV_DOMID_MAX  0x7fefu
+#define HV_MEM_MB_MAX (1024u * 1024u)
 
 /* Listens on DIR/hv0.sock (dom0 exists from the start). */
 struct hv *hv_new(struct pv_loop *loop, const char *dir);
@@ -25,6 +32,9 @@ int hv_domain_create(struct hv *hv, unsigned domid, uint64_t mem_mb);
  * grants (dom0's mappings of its pages stay valid until unmapped, as on Xen). */
 int hv_domain_destroy(struct hv *hv, unsigned domid);
 bool hv_domain_exists(struct hv *hv, unsigned domid);
+/* The live domains in ascending domid order: fills at most max entries of
+ * domids (and mem_mb when not NULL) and returns how many there are. */
+size_t hv_domain_list(struct hv *hv, unsigned *domids, uint64_t *mem_mb, size_t max);
 
 /* One line per domain and its grant/event-channel counters. */
 void hv_dump(struct hv *hv, FILE *out);

@@ -1,0 +1,165 @@
+/* The hypervisor part's own structures, shared by its files:
+ *   hv.c         sockets, connections, message dispatch, dump
+ *   hv_domain.c  domains: memory, grant table, frame and ref allocation
+ *   hv_grant.c   grant map/unmap/copy/share/unshare
+ *   hv_evtchn.c  event channels
+ * Everything runs on one thread (the daemon's loop): an operation is atomic
+ * with respect to every other client request. Only the guest side writing
+ * its grant table concurrently is not, and is handled as Xen does (cmpxchg
+ * on the entry's flags+domid word). */
+#ifndef XENSIM_HV_INTERNAL_H
+#define XENSIM_HV_INTERNAL_H
+
+#include "hv.h"
+#include "hv_proto.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <xen/grant_table.h>
+
+struct pv_watch;
+struct hv_conn;
+
+/* Per-ref state the daemon keeps next to the shared entry (Xen's "active
+ * grant entry" plus gntalloc's ownership). */
+enum hv_gref_state {
+    HV_GREF_FREE = 0, /* not handed out by HV_OP_SHARE */
+    HV_GREF_SHARED,   /* owned by a live sharing handle */
+    HV_GREF_ORPHAN,   /* its handle closed while it was mapped: freed on unpin */
+};
+
+struct hv_gref {
+    uint32_t rd_pins; /* mappings and copies in progress (any mode) */
+    uint32_t wr_pins; /* of which writable */
+    uint32_t frame;   /* frame latched at first pin (Xen's act->frame) */
+    uint16_t domid;   /* grantee latched at first pin */
+    uint8_t state;    /* enum hv_gref_state */
+    uint32_t share_frame;
+    struct hv_conn *owner; /* sharing handle (HV_GREF_SHARED) */
+};
+
+enum hv_port_state {
+    HV_PORT_FREE = 0,
+    HV_PORT_UNBOUND,     /* waiting for remote_domid to bind */
+    HV_PORT_INTERDOMAIN, /* connected to (remote_domid, remote_port) */
+};
+
+struct hv_port {
+    uint8_t state;
+    bool pending;
+    bool masked;
+    bool queued; /* in owner's send queue */
+    uint16_t remote_domid;
+    uint32_t remote_port;
+    struct hv_conn *owner;
+};
+
+struct hv_domain {
+    struct hv *hv;
+    unsigned domid;
+    uint64_t mem_mb;
+    uint64_t nr_frames;
+    int mem_fd;    /* the guest's memory, read-write */
+    int mem_ro_fd; /* the same memory reopened read-only, for read-only maps */
+    uint8_t *mem;
+    int gt_fd;
+    grant_entry_v1_t *gt; /* shared with the guest side, which writes it */
+    struct hv_gref *grefs;
+    uint64_t *frame_used; /* bitmap */
+    uint64_t frames_used;
+    uint64_t frame_hint;
+    uint32_t ref_hint;
+    uint32_t refs_used;
+    struct hv_port ports[HV_MAX_PORTS];
+    unsigned ports_used;
+    int listen_fd;
+    struct pv_watch *listen_w;
+    char sock_path[256];
+    unsigned nconns;
+    bool dead;     /* destroyed; kept while other domains still map its pages */
+    unsigned maps; /* mapping records of other handles that point here */
+    struct hv_domain *next;
+};
+
+struct hv_mapping {
+    uint32_t id;
+    struct hv_domain *dom; /* granting domain */
+    bool writable;
+    uint32_t count;
+    struct hv_mapping *next;
+    uint32_t refs[];
+};
+
+struct hv_conn {
+    struct hv *hv;
+    struct hv_domain *dom; /* the domain this connection acts as */
+    int fd;
+    struct pv_watch *w;
+    enum hv_kind kind; /* 0 until HV_OP_OPEN */
+    pid_t pid;
+    int pidfd;
+    /* GNT */
+    struct hv_mapping *maps;
+    uint32_t next_map_id;
+    uint64_t mapped_pages;
+    /* GNTSHR */
+    uint32_t shared;
+    /* EVTCHN */
+    int ev_fd;
+    struct pv_watch *ev_w;
+    uint32_t evq[HV_MAX_PORTS]; /* ports waiting for room in the event socket */
+    unsigned evq_len;
+    unsigned ports;
+    struct hv_conn *next;
+};
+
+struct hv {
+    struct pv_loop *loop;
+    char dir[200];
+    struct hv_domain *domains; /* live ones */
+    struct hv_domain *dead;    /* destroyed, still mapped by someone */
+    struct hv_conn *conns;
+    uint8_t *rxbuf; /* one request at a time */
+    uint8_t *txbuf;
+};
+
+/* hv_domain.c */
+struct hv_domain *hv_domain_find(struct hv *hv, unsigned domid);
+struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb);
+void hv_domain_free(struct hv_domain *d);
+/* Drops a mapping's reference to a (possibly destroyed) domain. */
+void hv_domain_put(struct hv_domain *d);
+int hv_frame_alloc(struct hv_domain *d, uint32_t *frame);
+void hv_frame_free(struct hv_domain *d, uint32_t frame);
+int hv_ref_alloc(struct hv_domain *d, uint32_t *ref);
+
+/* hv_grant.c */
+int16_t hv_gref_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable);
+void hv_gref_unpin(struct hv_domain *rd, uint32_t ref, bool writable);
+/* Each returns the reply's length (see hv_reply), and may set *fd_out. */
+size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t *refs, int *fd_out);
+size_t hv_grant_unmap(struct hv_conn *c, const struct hv_req *req);
+size_t hv_grant_copy(struct hv_conn *c, const struct hv_req *req, const struct hv_copy_seg *segs);
+size_t hv_grant_share(struct hv_conn *c, const struct hv_req *req);
+size_t hv_grant_unshare(struct hv_conn *c, const struct hv_req *req, const uint32_t *refs);
+/* Releases everything a closing handle holds. */
+void hv_grant_conn_closed(struct hv_conn *c);
+
+/* hv_evtchn.c */
+size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req);
+void hv_evtchn_notify(struct hv_conn *c, uint32_t port);
+void hv_evtchn_unmask(struct hv_conn *c, uint32_t port);
+int hv_evtchn_conn_open(struct hv_conn *c, int *client_fd);
+void hv_evtchn_conn_closed(struct hv_conn *c);
+/* Closes every port of a domain being destroyed. */
+void hv_evtchn_domain_closed(struct hv_domain *d);
+
+/* hv.c */
+/* Replies are built in hv->txbuf: items first (at hv_rep_items()), then
+ * hv_reply() writes the header and returns the reply's length. */
+void *hv_rep_items(struct hv *hv);
+size_t hv_reply(struct hv *hv, int err, uint32_t v0, uint32_t v1, uint32_t count, size_t item_size);
+void hv_conn_close(struct hv_conn *c);
+
+#endif
