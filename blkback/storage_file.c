@@ -110,7 +110,7 @@ int pv_storage_file_open(const char *path, bool read_only, bool buffered,
         info->direct = fd >= 0;
         /* Some filesystems refuse O_DIRECT with EINVAL: serve them buffered. */
         if (fd < 0 && errno == EINVAL) {
-            pv_warn("%s: O_DIRECT refused by the filesystem; using buffered I/O", path);
+            pv_warn("%s: O_DIRECT refused (filesystem or device); using buffered I/O", path);
             fd = open(path, flags);
         }
     } else {

@@ -1,0 +1,360 @@
+/* The file storage engines (libaio and io_uring) on temporary files: data
+ * written reads back, flush succeeds, discard reads back as zeros, batches
+ * complete, read-only refuses every change, bad requests are refused. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "storage.h"
+
+#define FILE_SIZE (4u << 20)
+
+struct fixture {
+    const char *engine;
+    char path[256];
+    struct pv_storage *s;
+};
+
+struct done {
+    int calls;
+    int64_t result;
+};
+
+static void on_done(struct pv_storage_req *req, int64_t result)
+{
+    struct done *d = req->arg;
+    d->calls++;
+    d->result = result;
+}
+
+static int setup_file(struct fixture *f)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(f->path, sizeof(f->path), "%s/pvback-storage-XXXXXX", dir);
+    int fd = mkstemp(f->path);
+    if (fd < 0 || ftruncate(fd, FILE_SIZE) < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static struct pv_storage *open_store(struct fixture *f, bool ro, bool buffered, unsigned depth)
+{
+    struct pv_storage_params p = {.path = f->path,
+                                  .read_only = ro,
+                                  .engine = f->engine,
+                                  .depth = depth,
+                                  .buffered = buffered};
+    char err[256] = "";
+    struct pv_storage *s = pv_storage_open(&p, err, sizeof(err));
+    if (!s)
+        fprintf(stderr, "open failed: %s\n", err);
+    return s;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->engine = *state;
+    if (setup_file(f) < 0)
+        return -1;
+    f->s = open_store(f, false, false, 0);
+    *state = f;
+    return f->s ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    pv_storage_close(f->s);
+    unlink(f->path);
+    free(f);
+    return 0;
+}
+
+/* Runs the completion side until nothing is in flight. */
+static void wait_all(struct pv_storage *s)
+{
+    assert_int_equal(pv_storage_kick(s), 0);
+    for (int i = 0; i < 1000 && pv_storage_in_flight(s); i++) {
+        struct pollfd pfd = {.fd = pv_storage_fd(s), .events = POLLIN};
+        assert_true(poll(&pfd, 1, 5000) >= 0);
+        assert_true(pv_storage_reap(s) >= 0);
+    }
+    assert_int_equal(pv_storage_in_flight(s), 0);
+}
+
+static void *aligned_buf(size_t len, int fill)
+{
+    void *p = NULL;
+    assert_int_equal(posix_memalign(&p, 4096, len), 0);
+    memset(p, fill, len);
+    return p;
+}
+
+static int64_t do_io(struct pv_storage *s, enum pv_storage_op op, uint64_t off,
+                     const struct iovec *iov, int n, uint64_t len)
+{
+    struct done d = {0, 0};
+    struct pv_storage_req r = {
+        .op = op, .offset = off, .length = len, .iov = iov, .iovcnt = n, .cb = on_done, .arg = &d};
+    assert_int_equal(pv_storage_submit(s, &r), 0);
+    assert_int_equal(d.calls, 0); /* never called back from inside submit */
+    wait_all(s);
+    assert_int_equal(d.calls, 1);
+    return d.result;
+}
+
+static void test_info(void **state)
+{
+    struct fixture *f = *state;
+    const struct pv_storage_info *in = pv_storage_info(f->s);
+    assert_int_equal(in->size, FILE_SIZE);
+    assert_string_equal(in->engine, f->engine);
+    assert_true(in->logical_block >= 512 && in->logical_block <= 4096);
+    assert_int_equal(in->physical_block % in->logical_block, 0);
+    assert_false(in->read_only);
+    assert_false(in->block_device);
+    assert_true(in->discard_granularity >= in->logical_block);
+}
+
+static void test_write_read_back(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t *a = aligned_buf(8192, 0), *b = aligned_buf(4096, 0), *in = aligned_buf(12288, 0);
+    for (int i = 0; i < 8192; i++)
+        a[i] = (uint8_t)(i * 7 + 1);
+    memset(b, 0x5c, 4096);
+    struct iovec w[2] = {{a, 8192}, {b, 4096}};
+    assert_int_equal(do_io(f->s, PV_STORAGE_WRITE, 65536, w, 2, 0), 12288);
+    assert_int_equal(do_io(f->s, PV_STORAGE_FLUSH, 0, NULL, 0, 0), 0);
+
+    struct iovec r = {in, 12288};
+    assert_int_equal(do_io(f->s, PV_STORAGE_READ, 65536, &r, 1, 0), 12288);
+    assert_memory_equal(in, a, 8192);
+    assert_memory_equal(in + 8192, b, 4096);
+
+    /* The file itself holds the data, read by an independent descriptor. */
+    FILE *fp = fopen(f->path, "rb");
+    assert_non_null(fp);
+    uint8_t check[12288];
+    assert_int_equal(fseek(fp, 65536, SEEK_SET), 0);
+    assert_int_equal(fread(check, 1, sizeof(check), fp), sizeof(check));
+    fclose(fp);
+    assert_memory_equal(check, a, 8192);
+    assert_memory_equal(check + 8192, b, 4096);
+    free(a);
+    free(b);
+    free(in);
+}
+
+static void test_discard_reads_zeros(void **state)
+{
+    struct fixture *f = *state;
+    const struct pv_storage_info *info = pv_storage_info(f->s);
+    assert_true(info->can_discard); /* the test filesystem punches holes */
+    uint8_t *buf = aligned_buf(262144, 0xee);
+    struct iovec v = {buf, 262144};
+    assert_int_equal(do_io(f->s, PV_STORAGE_WRITE, 1 << 20, &v, 1, 0), 262144);
+    /* Discard the middle 128 KiB: it reads back as zeros, the rest stays. */
+    assert_int_equal(do_io(f->s, PV_STORAGE_DISCARD, (1 << 20) + 65536, NULL, 0, 131072), 0);
+    memset(buf, 0x11, 262144);
+    assert_int_equal(do_io(f->s, PV_STORAGE_READ, 1 << 20, &v, 1, 0), 262144);
+    for (size_t i = 0; i < 262144; i++) {
+        uint8_t want = (i >= 65536 && i < 196608) ? 0 : 0xee;
+        if (buf[i] != want)
+            fail_msg("byte %zu is %#x, want %#x", i, buf[i], want);
+    }
+    /* A file has no secure erase. */
+    assert_int_equal(do_io(f->s, PV_STORAGE_SECURE_DISCARD, 0, NULL, 0, 4096), -EOPNOTSUPP);
+    free(buf);
+}
+
+static void test_batch(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 64 };
+    uint8_t *buf = aligned_buf(N * 4096, 0);
+    struct iovec v[N];
+    struct pv_storage_req r[N];
+    struct done d[N];
+    for (int i = 0; i < N; i++) {
+        memset(buf + i * 4096, i + 1, 4096);
+        v[i] = (struct iovec){buf + i * 4096, 4096};
+        d[i] = (struct done){0, 0};
+        r[i] = (struct pv_storage_req){.op = PV_STORAGE_WRITE,
+                                       .offset = (uint64_t)i * 8192,
+                                       .iov = &v[i],
+                                       .iovcnt = 1,
+                                       .cb = on_done,
+                                       .arg = &d[i]};
+        assert_int_equal(pv_storage_submit(f->s, &r[i]), 0);
+    }
+    assert_int_equal(pv_storage_in_flight(f->s), N);
+    wait_all(f->s);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].calls, 1);
+        assert_int_equal(d[i].result, 4096);
+    }
+    memset(buf, 0, N * 4096);
+    for (int i = 0; i < N; i++) {
+        r[i].op = PV_STORAGE_READ;
+        assert_int_equal(pv_storage_submit(f->s, &r[i]), 0);
+    }
+    wait_all(f->s);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].result, 4096);
+        assert_int_equal(buf[i * 4096], i + 1);
+        assert_int_equal(buf[i * 4096 + 4095], i + 1);
+    }
+    free(buf);
+}
+
+static void test_bad_requests(void **state)
+{
+    struct fixture *f = *state;
+    const uint32_t lb = pv_storage_info(f->s)->logical_block;
+    uint8_t *buf = aligned_buf(8192, 0);
+    struct done d = {0, 0};
+    struct iovec v = {buf, 4096};
+    struct pv_storage_req r = {
+        .op = PV_STORAGE_READ, .offset = lb / 2, .iov = &v, .iovcnt = 1, .cb = on_done, .arg = &d};
+    assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL); /* misaligned offset */
+    r.offset = FILE_SIZE - 2048;
+    assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL); /* past the end */
+    r.offset = FILE_SIZE;
+    assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL);
+    r.offset = 0;
+    r.iovcnt = 0;
+    assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL);
+    r.op = PV_STORAGE_DISCARD;
+    r.length = 0;
+    assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL);
+    r.length = UINT64_MAX - 4095;
+    r.offset = 4096;
+    assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL);
+    if (pv_storage_info(f->s)->direct) {
+        struct iovec odd = {buf + 1, 4096};
+        r = (struct pv_storage_req){
+            .op = PV_STORAGE_WRITE, .iov = &odd, .iovcnt = 1, .cb = on_done, .arg = &d};
+        assert_int_equal(pv_storage_submit(f->s, &r), -EINVAL);
+    }
+    assert_int_equal(pv_storage_in_flight(f->s), 0);
+    assert_int_equal(d.calls, 0);
+    free(buf);
+}
+
+static void test_depth_limit(void **state)
+{
+    struct fixture *f = *state;
+    struct pv_storage *s = open_store(f, false, false, 4);
+    assert_non_null(s);
+    uint8_t *buf = aligned_buf(4096, 1);
+    struct iovec v = {buf, 4096};
+    struct pv_storage_req r[5];
+    struct done d[5];
+    for (int i = 0; i < 5; i++) {
+        d[i] = (struct done){0, 0};
+        r[i] = (struct pv_storage_req){.op = PV_STORAGE_READ,
+                                       .offset = 0,
+                                       .iov = &v,
+                                       .iovcnt = 1,
+                                       .cb = on_done,
+                                       .arg = &d[i]};
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pv_storage_submit(s, &r[i]), 0);
+    assert_int_equal(pv_storage_submit(s, &r[4]), -EAGAIN);
+    wait_all(s);
+    assert_int_equal(pv_storage_submit(s, &r[4]), 0);
+    /* Closing with a request in flight finishes it first. */
+    assert_int_equal(pv_storage_kick(s), 0);
+    pv_storage_close(s);
+    assert_int_equal(d[4].calls, 1);
+    assert_int_equal(d[4].result, 4096);
+    free(buf);
+}
+
+static void test_read_only(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t *buf = aligned_buf(4096, 0x77);
+    struct iovec v = {buf, 4096};
+    assert_int_equal(do_io(f->s, PV_STORAGE_WRITE, 0, &v, 1, 0), 4096);
+
+    struct pv_storage *ro = open_store(f, true, false, 0);
+    assert_non_null(ro);
+    assert_true(pv_storage_info(ro)->read_only);
+    assert_false(pv_storage_info(ro)->can_discard);
+    memset(buf, 0, 4096);
+    struct done d = {0, 0};
+    struct pv_storage_req r = {
+        .op = PV_STORAGE_WRITE, .offset = 0, .iov = &v, .iovcnt = 1, .cb = on_done, .arg = &d};
+    assert_int_equal(pv_storage_submit(ro, &r), -EROFS);
+    r.op = PV_STORAGE_FLUSH;
+    assert_int_equal(pv_storage_submit(ro, &r), -EROFS);
+    r.op = PV_STORAGE_DISCARD;
+    r.length = 4096;
+    assert_int_equal(pv_storage_submit(ro, &r), -EROFS);
+    assert_int_equal(d.calls, 0);
+    assert_int_equal(do_io(ro, PV_STORAGE_READ, 0, &v, 1, 0), 4096);
+    assert_int_equal(buf[0], 0x77); /* the image is untouched */
+    assert_int_equal(buf[4095], 0x77);
+    pv_storage_close(ro);
+    free(buf);
+}
+
+static void test_buffered(void **state)
+{
+    struct fixture *f = *state;
+    struct pv_storage *s = open_store(f, false, true, 0);
+    assert_non_null(s);
+    assert_false(pv_storage_info(s)->direct);
+    uint8_t *buf = aligned_buf(4096, 0x3c);
+    struct iovec v = {buf, 4096};
+    assert_int_equal(do_io(s, PV_STORAGE_WRITE, 8192, &v, 1, 0), 4096);
+    memset(buf, 0, 4096);
+    assert_int_equal(do_io(f->s, PV_STORAGE_READ, 8192, &v, 1, 0), 4096);
+    assert_int_equal(buf[100], 0x3c);
+    pv_storage_close(s);
+    free(buf);
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    char err[256];
+    struct pv_storage_params p = {.path = "/nonexistent/pvback/disk.img"};
+    assert_null(pv_storage_open(&p, err, sizeof(err)));
+    assert_non_null(strstr(err, "/nonexistent/pvback/disk.img"));
+    p.path = "/dev/null"; /* a character device is neither file nor disk */
+    assert_null(pv_storage_open(&p, err, sizeof(err)));
+    assert_non_null(strstr(err, "/dev/null"));
+    p.path = "/etc/hostname";
+    p.engine = "spdk";
+    assert_null(pv_storage_open(&p, err, sizeof(err)));
+    assert_non_null(strstr(err, "spdk"));
+}
+
+#define ENGINE_TEST(f, e) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)e)
+#define BOTH(f)           ENGINE_TEST(f, "aio"), ENGINE_TEST(f, "uring")
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(test_info),      BOTH(test_write_read_back), BOTH(test_discard_reads_zeros),
+        BOTH(test_batch),     BOTH(test_bad_requests),    BOTH(test_depth_limit),
+        BOTH(test_read_only), BOTH(test_buffered),        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
