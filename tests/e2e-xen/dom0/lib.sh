@@ -1,0 +1,135 @@
+# Helpers for the dom0 side of the scenarios (sourced; busybox sh).
+#
+# Guests run guest/init, an agent that takes jobs through xenstore: dom0
+# writes "SEQ JOB ARGS" to /local/domain/<id>/data/e2e-cmd, the guest writes
+# data/e2e-running=SEQ when it starts and data/e2e-result="SEQ PASS|FAIL text"
+# when done. The guest judges its own results; dom0 only relays them. The
+# domid is looked up on every poll because save/restore and migration change it.
+
+up() { cut -d' ' -f1 /proc/uptime; }
+log() { echo "[$(up)] $*"; }
+
+# A scenario ends with fail (FAIL + reason) or by returning (PASS). note adds
+# to the PASS line; ratio prints a side-by-side figure for the host.
+fail() {
+    echo "$*" >/run/e2e-reason
+    log "FAIL: $*"
+    exit 1
+}
+note() { echo "$*" >>/run/e2e-note; }
+ratio() { echo "@@ RATIO $1 $2 ($3)"; }
+
+GUEST_MEM=256
+GUEST_VCPUS=2
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+    local t=$1 end
+    shift
+    end=$(($(date +%s) + t))
+    while ! "$@" 2>/dev/null; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.3
+    done
+}
+
+mkimage() { # mkimage NAME MB: a sparse raw image on tmpfs, path printed
+    rm -f "/data/$1.img"
+    truncate -s "${2}M" "/data/$1.img" && echo "/data/$1.img"
+}
+
+mac_of() { printf '00:16:3e:00:%02x:%02x' "$1" "$2"; } # mac_of GUEST-NR VIF-NR
+
+gdomid() { xl domid "$1" 2>/dev/null; }
+galive() { [ -n "$(gdomid "$1")" ]; }
+gxs() { echo "/local/domain/$(gdomid "$1")/data"; } # the guest's writable dir
+
+# gcreate NAME NR 'disk-spec,...' : a PV guest with one vif on xenbr0 at
+# 10.0.0.(10+NR); disks as xl disk specs (from disk_spec), may be empty.
+gcreate() {
+    local name=$1 nr=$2 disks=$3 cfg=/data/$1.cfg
+    cat >"$cfg" <<CFG
+name = "$name"
+type = "pv"
+kernel = "/guest/vmlinux"
+ramdisk = "/guest/initrd.gz"
+extra = "console=hvc0 loglevel=4 e2e.ip=10.0.0.$((10 + nr))"
+memory = $GUEST_MEM
+vcpus = $GUEST_VCPUS
+disk = [ $disks ]
+vif = [ '$(vif_spec "$(mac_of "$nr" 0)")' ]
+on_poweroff = "destroy"
+on_crash = "preserve"
+CFG
+    rm -f "/var/log/xen/console/guest-$name.log"
+    log "xl create $name"
+    xl create "$cfg" >/run/xl-create.log 2>&1 || {
+        cat /run/xl-create.log
+        fail "xl create $name failed: $(tail -1 /run/xl-create.log)"
+    }
+    wait_for 90 gready "$name" || {
+        gconsole "$name"
+        fail "guest $name did not start its agent within 90 s"
+    }
+    log "guest $name ready (domid $(gdomid "$name"))"
+}
+gready() { [ "$(xenstore-read "$(gxs "$1")/e2e-ready" 2>/dev/null)" = 1 ]; }
+gconsole() { # the guest's console log, for the serial log on failure
+    echo "----- console of guest $1 (last 40 lines)"
+    tail -40 "/var/log/xen/console/guest-$1.log" 2>/dev/null
+    echo "-----"
+}
+
+gstart() { # gstart NAME JOB ARGS...: starts a guest job, prints its sequence number
+    local name=$1 seq
+    shift
+    seq=$(($(cat /run/e2e-seq 2>/dev/null || echo 0) + 1))
+    echo $seq >/run/e2e-seq
+    xenstore-write "$(gxs "$name")/e2e-cmd" "$seq $*" || fail "cannot send job '$*' to $name"
+    wait_for 30 grunning "$name" "$seq" || fail "guest $name did not start job '$*' within 30 s"
+    echo "$seq"
+}
+grunning() { [ "$(xenstore-read "$(gxs "$1")/e2e-running" 2>/dev/null)" = "$2" ]; }
+gresult_is() { case "$(xenstore-read "$(gxs "$1")/e2e-result" 2>/dev/null)" in "$2 "*) return 0 ;; esac; return 1; }
+
+gwait() { # gwait NAME SEQ TIMEOUT: waits for a job; PASS returns 0, FAIL fails the scenario
+    local r
+    wait_for "$3" gresult_is "$1" "$2" || {
+        gconsole "$1"
+        fail "guest $1: job $2 gave no result within $3 s"
+    }
+    r=$(xenstore-read "$(gxs "$1")/e2e-result")
+    r=${r#* }
+    log "guest $1 job $2: $r"
+    case $r in
+    PASS*) LAST_RESULT=${r#PASS} ;;
+    *)
+        gconsole "$1"
+        fail "guest $1: ${r#FAIL }"
+        ;;
+    esac
+}
+
+grun() { # grun NAME TIMEOUT JOB ARGS...: a job start to end; its PASS text in LAST_RESULT
+    local name=$1 t=$2 seq
+    shift 2
+    seq=$(gstart "$name" "$@") || exit 1
+    gwait "$name" "$seq" "$t"
+}
+
+# need_guest NAME NR DISKS: reuses a running, responsive guest of that name
+# (scenarios share g1 to save boots), otherwise creates it.
+need_guest() {
+    if galive "$1" && gready "$1"; then return 0; fi
+    galive "$1" && xl destroy "$1"
+    gcreate "$@"
+}
+
+# The main guest: g1 with a 128 MiB disk (xvda) and one vif.
+need_g1() {
+    if ! galive g1; then
+        G1_IMG=$(mkimage g1 128)
+        echo "$G1_IMG" >/run/g1-img
+    fi
+    need_guest g1 1 "'$(disk_spec "$(cat /run/g1-img)" xvda)'"
+}

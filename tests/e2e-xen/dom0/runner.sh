@@ -1,0 +1,63 @@
+#!/bin/sh
+# runner.sh BACKEND [ONLY]: runs /e2e/scenarios/NN-name.sh in order, each in
+# its own shell under its time limit ('# limit: N' in the file), and prints
+# one '@@ RESULT name PASS|FAIL text' line per scenario for the host.
+# ONLY is a '+'-separated list of scenario names to run (default: all).
+backend=$1
+only=$2
+. /e2e/lib.sh
+
+scenario_shell() { # what a scenario runs in: the helpers, then the backend
+    echo ". /e2e/lib.sh; . /e2e/backend-$backend.sh; $1"
+}
+
+result() {
+    echo "@@ RESULT $1 $2"
+}
+
+selected() {
+    [ -z "$only" ] && return 0
+    case "+$only+" in *"+$1+"*) return 0 ;; esac
+    return 1
+}
+
+# Backend setup failing fails every scenario with its reason.
+setup_error=
+if [ ! -f "/e2e/backend-$backend.sh" ]; then
+    setup_error="no backend '$backend' in this harness"
+else
+    rm -f /run/e2e-reason
+    sh -c "$(scenario_shell backend_setup)" || setup_error="backend setup: $(cat /run/e2e-reason 2>/dev/null)"
+fi
+iperf3 -s -D -B 10.0.0.1 # the peer on the bridge for the network scenarios
+
+for s in /e2e/scenarios/*.sh; do
+    name=$(basename "$s" .sh)
+    name=${name#[0-9][0-9]-}
+    selected "$name" || continue
+    if [ -n "$setup_error" ]; then
+        result "$name" "FAIL $setup_error"
+        continue
+    fi
+    limit=$(sed -n 's/^# limit: *\([0-9]*\).*/\1/p' "$s")
+    rm -f /run/e2e-reason /run/e2e-note
+    echo "@@ BEGIN $name uptime=$(up)"
+    start=$(date +%s)
+    timeout -s KILL "${limit:-180}" sh -c "$(scenario_shell ". $s")"
+    rc=$?
+    took=$(($(date +%s) - start))
+    if [ $rc -eq 0 ]; then
+        result "$name" "PASS ${took}s $(tr '\n' ' ' </run/e2e-note 2>/dev/null)"
+    else
+        reason=$(cat /run/e2e-reason 2>/dev/null)
+        [ -n "$reason" ] || reason="killed after ${limit:-180}s (rc $rc)"
+        result "$name" "FAIL ${took}s $reason"
+        # The next scenario starts from fresh guests.
+        for g in $(xl list | awk 'NR > 2 {print $1}'); do
+            tail -30 "/var/log/xen/console/guest-$g.log" 2>/dev/null | sed "s/^/[$g] /"
+            xl destroy "$g"
+        done
+        echo "--- hotplug log (tail)"
+        tail -20 /var/log/xen/hotplug.log 2>/dev/null
+    fi
+done

@@ -1,0 +1,55 @@
+# boot LOG DOM0_ARGS: boots Xen, dom0 and its scenario run under
+# qemu-system-x86_64 (software emulation), the serial console timestamped
+# into LOG. Returns 0 when dom0 reported the end of its run, 1 on a hang
+# (no serial output for STALL_S seconds or longer than BOOT_TIMEOUT_S), 2 when QEMU
+# died. Never lets QEMU outlive it.
+
+XEN_ARGS="dom0_mem=1G,max:1G dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot"
+BOOT_TIMEOUT_S=${BOOT_TIMEOUT_S:-600}
+STALL_S=${STALL_S:-120}
+
+stamp() { # prefixes each line with the seconds since the boot started
+    local t0=${EPOCHREALTIME/./} e l
+    while IFS= read -r l; do
+        e=$((${EPOCHREALTIME/./} - t0))
+        printf '[%4d.%d] %s\n' $((e / 1000000)) $((e / 100000 % 10)) "${l%$'\r'}"
+    done
+}
+
+boot() {
+    local log=$1 dom0_args=$2 pid size last_size last_change now start rc
+    # -cpu max minus SMAP/SMEP: with them Xen faults writing the PV dom0's
+    # user-mode stack (create_bounce_frame). In a multiboot module's command
+    # line a literal comma is written twice.
+    timeout -k 10 "$BOOT_TIMEOUT_S" qemu-system-x86_64 \
+        -accel tcg,thread=multi -cpu max,-smap,-smep -smp 2 -m 3G \
+        -display none -no-reboot -net none -monitor none -serial stdio \
+        -kernel "$XEN_ELF" -append "$XEN_ARGS" \
+        -initrd "$VMLINUZ console=hvc0 earlyprintk=xen loglevel=4 ${dom0_args//,/,,},$DOM0_INITRD" \
+        </dev/null > >(stamp >"$log") 2>&1 &
+    pid=$!
+    start=$(date +%s)
+    last_size=-1
+    last_change=$start
+    rc=2
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        now=$(date +%s)
+        if grep -q '@@ E2E-DONE' "$log" 2>/dev/null; then
+            rc=0
+            break
+        fi
+        size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        [ "$size" != "$last_size" ] && last_size=$size && last_change=$now
+        if [ $((now - last_change)) -ge "$STALL_S" ] || [ $((now - start)) -ge "$BOOT_TIMEOUT_S" ]; then
+            rc=1
+            break
+        fi
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    sleep 0.2 # let the stamper drain
+    BOOT_SECONDS=$(($(date +%s) - start))
+    if [ $rc -eq 2 ] && grep -q '@@ E2E-DONE' "$log"; then rc=0; fi
+    return $rc
+}

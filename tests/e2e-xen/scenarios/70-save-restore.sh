@@ -1,0 +1,14 @@
+# limit: 240
+# xl save / xl restore while fio with verification runs in the guest: the
+# guest comes back in a new domain, its disk and network reconnect, and fio
+# finishes without an error or a verification mismatch.
+need_g1
+seq=$(gstart g1 fio background xvda 45) || exit 1
+sleep 8
+xl save g1 /data/g1.save || fail "xl save failed"
+galive g1 && fail "g1 still exists after xl save"
+xl restore /data/g1.save || fail "xl restore failed"
+rm -f /data/g1.save
+gwait g1 "$seq" 180
+note "$LAST_RESULT;"
+grun g1 30 net ping 10.0.0.1
