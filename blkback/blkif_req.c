@@ -8,7 +8,15 @@
 #define FAIL(status, reason)                                                                       \
     do {                                                                                           \
         *why = (reason);                                                                           \
+        op->violation = (status) == BLKIF_RSP_ERROR;                                               \
         return (status);                                                                           \
+    } while (0)
+/* A write to a read-only device: refused, but a legitimate request. */
+#define FAIL_READ_ONLY(reason)                                                                     \
+    do {                                                                                           \
+        *why = (reason);                                                                           \
+        op->violation = false;                                                                     \
+        return BLKIF_RSP_ERROR;                                                                    \
     } while (0)
 
 /* Ring sectors per logical sector. */
@@ -62,7 +70,7 @@ static int16_t parse_discard(const struct blkif_req_copy *req, const struct blki
 
     op->kind = BLKIF_KIND_DISCARD;
     if (dev->read_only)
-        FAIL(BLKIF_RSP_ERROR, "discard on a read-only device");
+        FAIL_READ_ONLY("discard on a read-only device");
     if (!dev->discard)
         FAIL(BLKIF_RSP_EOPNOTSUPP, "discard not offered");
     op->nr_sectors = req->discard_nr_sectors;
@@ -97,7 +105,7 @@ static int16_t parse_indirect_header(const struct blkif_req_copy *req,
     else
         FAIL(BLKIF_RSP_ERROR, "indirect_op is neither read nor write");
     if (op->kind == BLKIF_KIND_WRITE && dev->read_only)
-        FAIL(BLKIF_RSP_ERROR, "write to a read-only device");
+        FAIL_READ_ONLY("write to a read-only device");
     if (req->indirect_nr_segments == 0)
         FAIL(BLKIF_RSP_ERROR, "indirect request without segments");
     if (req->indirect_nr_segments > max)
@@ -123,6 +131,7 @@ int16_t blkif_req_parse(const struct blkif_req_copy *req, const struct blkif_dev
     op->indirect = false;
     op->nr_indirect_pages = 0;
     op->nr_segs = 0;
+    op->violation = false;
     *why = NULL;
 
     switch (req->operation) {
@@ -146,7 +155,7 @@ int16_t blkif_req_parse(const struct blkif_req_copy *req, const struct blkif_dev
     }
 
     if (op->kind != BLKIF_KIND_READ && dev->read_only)
-        FAIL(BLKIF_RSP_ERROR, "write to a read-only device");
+        FAIL_READ_ONLY("write to a read-only device");
     if (op->kind == BLKIF_KIND_FLUSH && !(op->drain ? dev->barrier : dev->flush))
         FAIL(BLKIF_RSP_EOPNOTSUPP, op->drain ? "barrier not offered" : "flush not offered");
     /* A flush or barrier may come without data: then it only orders. */
@@ -164,6 +173,7 @@ int16_t blkif_req_parse_indirect(struct blkif_op *op, const struct blkif_dev_pro
                                  const struct blkif_request_segment *segs, const char **why)
 {
     *why = NULL;
+    op->violation = false;
     if (!op->indirect || op->nr_segs == 0 || op->nr_segs > BLKIF_OP_MAX_SEGS)
         FAIL(BLKIF_RSP_ERROR, "not a validated indirect request");
     return check_data(op, dev, segs, op->nr_segs, why);

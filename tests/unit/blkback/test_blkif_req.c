@@ -65,6 +65,11 @@ static int16_t parse(void **state, const struct blkif_req_copy *req,
         assert_null(why);
     else
         assert_non_null(why);
+    /* Only a refused write to a read-only device is not a violation. */
+    if (st == BLKIF_RSP_ERROR)
+        assert_true(op->violation == !strstr(why, "read-only"));
+    else
+        assert_false(op->violation);
     return st;
 }
 
