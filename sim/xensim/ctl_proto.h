@@ -1,0 +1,57 @@
+/* The control protocol between the xensim CLI and its daemon, on
+ * DIR/ctl.sock (SOCK_SEQPACKET, one request and one reply per message; the
+ * directory's permissions keep it to the user who started xensim).
+ * The CLI plays xl: it parses configs and writes xenstore itself through
+ * libxenstore; the daemon plays the hypervisor and xenstored: it creates
+ * and destroys domains, and owns the processes that run "inside" them. */
+#ifndef XENSIM_CTL_PROTO_H
+#define XENSIM_CTL_PROTO_H
+
+#include <stdint.h>
+
+#define CTL_SOCK_NAME "ctl.sock"
+#define CTL_PID_NAME  "xensim.pid"
+#define CTL_LOG_NAME  "xensim.log"
+#define CTL_MAX_DOMS  1024u
+
+enum ctl_op {
+    CTL_PING = 1,
+    /* domid (-1: the next free one, as Xen picks), mem_mb. Reply: domid. */
+    CTL_CREATE,
+    /* Pauses a domain: SIGSTOP to its processes (libxl pauses first). */
+    CTL_PAUSE,
+    /* Kills the domain's processes, releases it in xenstored, destroys it. */
+    CTL_DESTROY,
+    /* Reply: count struct ctl_dom items. */
+    CTL_LIST,
+    /* Reply: one fd (a memfd holding the xenstore tree and the hv state). */
+    CTL_DUMP,
+    /* pid runs as domain domid: killed when that domain or xensim goes. */
+    CTL_ADOPT,
+    /* Kills every adopted process, then the daemon exits. */
+    CTL_STOP,
+};
+
+struct ctl_req {
+    uint32_t op;
+    int32_t domid;
+    uint64_t mem_mb;
+    int32_t pid;
+    uint32_t pad;
+};
+
+struct ctl_rep {
+    int32_t err; /* 0 or an errno */
+    uint32_t domid;
+    uint32_t count;
+    uint32_t pad;
+    char msg[256]; /* why, when err != 0 */
+};
+
+struct ctl_dom {
+    uint32_t domid;
+    uint32_t pad;
+    uint64_t mem_mb;
+};
+
+#endif

@@ -1,0 +1,90 @@
+/* The xensim program: one binary that is both the daemon (`start`) and the
+ * CLI that talks to it over DIR/ctl.sock (see ctl_proto.h).
+ *   main.c        argument parsing and dispatch
+ *   daemon.c      start: daemonize, run xenstored + hv + ctl, stop
+ *   ctl_server.c  the daemon's side of ctl.sock
+ *   procs.c       processes that run as a domain (xensim exec)
+ *   ctl_client.c  the CLI's side of ctl.sock
+ *   cmd_domain.c  create, destroy, list
+ *   cmd_misc.c    stop, dump, exec */
+#ifndef XENSIM_XENSIM_H
+#define XENSIM_XENSIM_H
+
+#include "ctl_proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pv_loop;
+struct pv_watch;
+struct pv_timer;
+struct hv;
+struct xsd;
+
+/* --- daemon side --- */
+
+struct xsim;
+struct xsim_proc {
+    struct xsim *x;
+    pid_t pid;
+    int pidfd;
+    unsigned domid;
+    struct pv_watch *w;
+    struct xsim_proc *next;
+};
+
+struct xsim {
+    struct pv_loop *loop;
+    struct hv *hv;
+    struct xsd *xsd;
+    char dir[200];
+    int ctl_fd;
+    struct pv_watch *ctl_w;
+    unsigned domid_rover; /* last domid handed out: Xen picks the next free */
+    struct xsim_proc *procs;
+    /* stop in progress: the connection to answer once processes are gone */
+    int stop_conn;
+    struct pv_timer *stop_timer;
+};
+
+/* daemon.c: runs the daemon. Without foreground, returns in the CLI process
+ * once the daemon is ready (0) or failed (-1, message printed). */
+int xsim_start(const char *dir, bool foreground);
+
+/* ctl_server.c */
+int xsim_ctl_listen(struct xsim *x);
+void xsim_ctl_close(struct xsim *x);
+
+/* procs.c */
+int xsim_proc_adopt(struct xsim *x, pid_t pid, unsigned domid);
+/* Sends sig to the processes of domid (-1: all). Returns how many. */
+unsigned xsim_proc_signal(struct xsim *x, int domid, int sig);
+/* Forgets the processes of domid (-1: all), after killing them. */
+void xsim_proc_forget(struct xsim *x, int domid);
+unsigned xsim_proc_count(const struct xsim *x);
+/* Called when the last adopted process is gone (set by the stop logic). */
+extern void (*xsim_proc_all_gone)(struct xsim *x);
+
+/* --- CLI side --- */
+
+/* The xensim directory: --dir, else $XENSIM_DIR; NULL (message printed). */
+const char *xsim_cli_dir(const char *opt_dir);
+/* One request to the daemon. items/fd may be NULL. Returns 0, or -1 after
+ * printing why (the daemon's message, or that it is not running). */
+int xsim_ctl_call(const char *dir, const struct ctl_req *req, struct ctl_rep *rep, void *items,
+                  size_t items_len, int *fd);
+/* True when a daemon answers on DIR/ctl.sock. */
+bool xsim_ctl_alive(const char *dir);
+
+int xsim_cmd_create(const char *dir, int argc, char **argv);
+int xsim_cmd_destroy(const char *dir, const char *name);
+int xsim_cmd_list(const char *dir);
+int xsim_cmd_stop(const char *dir);
+int xsim_cmd_dump(const char *dir);
+int xsim_cmd_exec(const char *dir, const char *name, char **cmd);
+/* Writes dom0's own keys (what xen-init-dom0 writes); run by the daemon. */
+int xsim_cmd_init_dom0(const char *dir);
+
+#endif
