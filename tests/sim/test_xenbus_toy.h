@@ -38,7 +38,7 @@ struct toy {
     struct toy_stats st;
 };
 
-static int toy_probe(struct pv_xenbus_dev *dev)
+static inline int toy_probe(struct pv_xenbus_dev *dev)
 {
     struct toy *t = pv_xenbus_dev_ctx(dev);
 
@@ -48,7 +48,7 @@ static int toy_probe(struct pv_xenbus_dev *dev)
 }
 
 /* Like netback: ready once the hotplug script said so. */
-static bool toy_ready(struct pv_xenbus_dev *dev)
+static inline bool toy_ready(struct pv_xenbus_dev *dev)
 {
     char *v;
     bool ok;
@@ -61,7 +61,7 @@ static bool toy_ready(struct pv_xenbus_dev *dev)
     return ok;
 }
 
-static int toy_connect(struct pv_xenbus_dev *dev)
+static inline int toy_connect(struct pv_xenbus_dev *dev)
 {
     struct toy *t = pv_xenbus_dev_ctx(dev);
     struct toy_priv *p = pv_xenbus_dev_priv(dev);
@@ -78,7 +78,7 @@ static int toy_connect(struct pv_xenbus_dev *dev)
     return 0;
 }
 
-static void toy_disconnect(struct pv_xenbus_dev *dev)
+static inline void toy_disconnect(struct pv_xenbus_dev *dev)
 {
     struct toy *t = pv_xenbus_dev_ctx(dev);
     struct toy_priv *p = pv_xenbus_dev_priv(dev);
@@ -87,7 +87,7 @@ static void toy_disconnect(struct pv_xenbus_dev *dev)
     p->mapped = false;
 }
 
-static void toy_changed(struct pv_xenbus_dev *dev, const char *key)
+static inline void toy_changed(struct pv_xenbus_dev *dev, const char *key)
 {
     struct toy *t = pv_xenbus_dev_ctx(dev);
 
@@ -95,7 +95,7 @@ static void toy_changed(struct pv_xenbus_dev *dev, const char *key)
     snprintf(t->st.last_key, sizeof(t->st.last_key), "%s", key);
 }
 
-static void toy_remove(struct pv_xenbus_dev *dev)
+static inline void toy_remove(struct pv_xenbus_dev *dev)
 {
     struct toy *t = pv_xenbus_dev_ctx(dev);
     struct toy_priv *p = pv_xenbus_dev_priv(dev);
@@ -115,7 +115,7 @@ static const struct pv_xenbus_ops toy_ops = {
     .remove = toy_remove,
 };
 
-static struct pv_xs *toy_open_xs(struct toy *t)
+static inline struct pv_xs *toy_open_xs(struct toy *t)
 {
     char sock[128];
     struct pv_xs *xs;
@@ -128,7 +128,7 @@ static struct pv_xs *toy_open_xs(struct toy *t)
     return xs;
 }
 
-static struct toy *toy_setup(void)
+static inline struct toy *toy_setup(void)
 {
     struct toy *t = calloc(1, sizeof(*t));
 
@@ -146,13 +146,13 @@ static struct toy *toy_setup(void)
     return t;
 }
 
-static void toy_start_backend(struct toy *t)
+static inline void toy_start_backend(struct toy *t)
 {
     t->be = pv_xenbus_backend_new(t->xs, &toy_ops, 0, -1, t);
     assert_non_null(t->be);
 }
 
-static void toy_teardown(struct toy *t)
+static inline void toy_teardown(struct toy *t)
 {
     pv_xenbus_backend_free(t->be);
     pv_xs_close(t->xs);
@@ -164,9 +164,9 @@ static void toy_teardown(struct toy *t)
 }
 
 /* Writes path = value (printf-formatted path) as handle h, or fails. */
-static void put(struct xs_handle *h, const char *value, const char *fmt, ...)
+static inline void put(struct xs_handle *h, const char *value, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void put(struct xs_handle *h, const char *value, const char *fmt, ...)
+static inline void put(struct xs_handle *h, const char *value, const char *fmt, ...)
 {
     char path[256];
     va_list ap;
@@ -181,7 +181,7 @@ static void put(struct xs_handle *h, const char *value, const char *fmt, ...)
 /* What the toolstack writes for a new device, with libxl's permissions:
  * the backend dir is dom0's and readable by the guest, the frontend dir is
  * the guest's and readable by dom0. */
-static void toy_add_device(struct toy *t, unsigned devid)
+static inline void toy_add_device(struct toy *t, unsigned devid)
 {
     char be[128], fe[128], v[128];
     struct xs_permissions be_perms[2] = {{0, XS_PERM_NONE}, {GUEST, XS_PERM_READ}};
@@ -214,9 +214,9 @@ static void toy_add_device(struct toy *t, unsigned devid)
 }
 
 /* Reads path as an unsigned number; -1 when missing. */
-static long read_num(struct xs_handle *h, const char *fmt, ...)
+static inline long read_num(struct xs_handle *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static long read_num(struct xs_handle *h, const char *fmt, ...)
+static inline long read_num(struct xs_handle *h, const char *fmt, ...)
 {
     char path[256];
     va_list ap;
@@ -234,13 +234,13 @@ static long read_num(struct xs_handle *h, const char *fmt, ...)
     return n;
 }
 
-static long be_state(struct toy *t, unsigned devid)
+static inline long be_state(struct toy *t, unsigned devid)
 {
     return read_num(t->tool, BE_DIR "/%u/%u/state", GUEST, devid);
 }
 
 /* Runs the loop for ms, whatever happens (to show that nothing does). */
-static void run_for(struct toy *t, int ms)
+static inline void run_for(struct toy *t, int ms)
 {
     uint64_t end = pv_now_ms() + (uint64_t)ms;
 
@@ -249,7 +249,7 @@ static void run_for(struct toy *t, int ms)
 }
 
 /* Runs until backend device devid is in state want. */
-static void expect_state(struct toy *t, unsigned devid, long want)
+static inline void expect_state(struct toy *t, unsigned devid, long want)
 {
     uint64_t end = pv_now_ms() + 3000;
 
@@ -262,7 +262,7 @@ static void expect_state(struct toy *t, unsigned devid, long want)
 }
 
 /* Runs until *counter reaches want (a callback count of the toy class). */
-static void expect_count(struct toy *t, const int *counter, int want)
+static inline void expect_count(struct toy *t, const int *counter, int want)
 {
     uint64_t end = pv_now_ms() + 3000;
 
@@ -271,7 +271,7 @@ static void expect_count(struct toy *t, const int *counter, int want)
     assert_int_equal(*counter, want);
 }
 
-static void guest_state(struct toy *t, unsigned devid, const char *state)
+static inline void guest_state(struct toy *t, unsigned devid, const char *state)
 {
     put(t->guest, state, "/local/domain/%u/device/toy/%u/state", GUEST, devid);
 }
