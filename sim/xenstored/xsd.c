@@ -123,7 +123,7 @@ static void dump_node(const struct xsd_node *node, void *arg)
         return;
     fprintf(out, "%s = \"", node->path);
     put_sanitised(out, node->value, node->vlen);
-    fputs("\" (", out);
+    fputs("\"   (", out); /* xenstore-ls -fp puts three spaces */
     for (unsigned i = 0; i < node->perms.num; i++) {
         char buf[8];
         xsd_perm_format(&node->perms.p[i], buf, sizeof(buf));
