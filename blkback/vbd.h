@@ -1,0 +1,104 @@
+/* pvback-blk's device: the state shared by the xenbus glue (vbd_xenbus.c),
+ * the rings (vbd_ring.c) and the I/O path (vbd_io.c). */
+#ifndef PVBACK_VBD_H
+#define PVBACK_VBD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "blkif_abi.h"
+#include "blkif_req.h"
+#include "loop.h"
+#include "platform.h"
+#include "storage.h"
+#include "xenbus.h"
+
+/* What pvback-blk offers (probe writes these). */
+#define VBD_MAX_RING_PAGE_ORDER 4u /* 16 pages, as Linux blkback */
+#define VBD_MAX_RING_PAGES      (1u << VBD_MAX_RING_PAGE_ORDER)
+#define VBD_MAX_QUEUES_DEFAULT  4u
+#define VBD_MAX_INDIRECT_SEGS   BLKIF_OP_MAX_SEGS
+/* Persistent grants kept per ring at most (Linux: 1056, xen_blkif_max_pgrants). */
+#define VBD_MAX_PGRANTS_DEFAULT 1056u
+
+struct vbd_config {
+    unsigned int max_queues;
+    unsigned int max_pgrants;
+    const char *engine; /* storage engine, NULL: default */
+};
+
+struct vbd_ring;
+struct pgrant_cache;
+
+struct vbd {
+    struct pv_xenbus_dev *xdev;
+    const struct vbd_config *cfg;
+    struct pv_loop *loop;
+
+    /* Storage, opened at the first connect and kept across reconnects. */
+    struct pv_storage *st;
+    struct pv_watch *st_watch;
+    char *params;
+    bool read_only;
+    bool discard_enable;
+    struct blkif_dev_props props;
+    struct pv_timer *resize_timer;
+
+    /* Per connection. */
+    struct pv_gnt *gnt;
+    enum blkif_abi abi;
+    bool persistent;
+    unsigned int nr_rings;
+    struct vbd_ring **rings;
+    bool failed; /* fatal error reported: stop touching the rings */
+};
+
+/* Pending request state lives in vbd_ring.c; the I/O path sees it through
+ * these calls. */
+struct vbd_req;
+
+/* vbd_ring.c */
+struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *refs,
+                              unsigned int nr_pages, uint32_t remote_port);
+void vbd_ring_free(struct vbd_ring *r);
+/* Looks at the ring for the first time (requests queued before we bound). */
+void vbd_ring_start(struct vbd_ring *r);
+unsigned int vbd_ring_in_flight(const struct vbd_ring *r);
+struct vbd *vbd_ring_vbd(struct vbd_ring *r);
+struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r);
+/* After storage completions: push responses and notify where needed, and
+ * resume consuming requests. */
+void vbd_ring_after_io(struct vbd_ring *r);
+/* Called by the I/O path when a request is finished. */
+void vbd_ring_complete(struct vbd_req *req, int16_t status);
+
+/* vbd_io.c: executes a validated request. */
+struct vbd_req {
+    struct vbd_ring *ring;
+    struct blkif_op op;
+    int stage;
+    int16_t status;
+    /* Non-persistent mapping of the segments (one region), or NULL. */
+    void *map;
+    uint32_t map_count;
+    struct pv_storage_req sreq;
+    int iovcnt;
+    struct iovec iov[BLKIF_OP_MAX_SEGS];
+    /* Persistent grants held by this request (pgrant.h). */
+    uint16_t nr_held;
+    struct pgrant *held[BLKIF_OP_MAX_SEGS];
+    unsigned int free_next; /* free-list link inside the ring */
+};
+/* Fetches the indirect segments (if any), maps the data, and submits it to
+ * storage. On any failure the request is completed with an error. */
+void vbd_io_start(struct vbd_req *req);
+/* Releases the data mappings of a finished request. */
+void vbd_io_release(struct vbd_req *req);
+/* The storage completion callback. */
+void vbd_io_storage_done(struct pv_storage_req *sreq, int64_t result);
+
+/* vbd_xenbus.c */
+extern const struct pv_xenbus_ops vbd_xenbus_ops;
+
+#endif

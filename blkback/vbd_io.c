@@ -1,0 +1,219 @@
+/* Executing a validated request: fetching indirect segments, mapping the
+ * guest's pages (persistent grants or one mapping per request), and driving
+ * the storage operations:
+ *   READ / WRITE          one read or write
+ *   DISCARD               one discard (secure where asked and offered)
+ *   FLUSH, no data        one flush
+ *   FLUSH / BARRIER, data flush, write, flush: earlier writes are durable
+ *                         before this one, and this one before the response
+ *                         (Linux blkfront sends FUA writes this way). */
+#include <errno.h>
+#include <string.h>
+#include <stdint.h>
+#include <xen/grant_table.h>
+
+#include "pgrant.h"
+#include "vbd.h"
+
+enum stage {
+    STAGE_ONLY,      /* the single storage op of the request */
+    STAGE_PREFLUSH,  /* flush before the data */
+    STAGE_DATA,      /* the data of a flush request */
+    STAGE_POSTFLUSH, /* flush after the data */
+};
+
+static void fail_device(struct vbd_req *q, int err, const char *what, uint32_t gref, int16_t st)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    if (!v->failed) {
+        v->failed = true;
+        pv_xenbus_dev_fatal(v->xdev, err, "request %#llx: %s (grant %u, status %d)",
+                            (unsigned long long)q->op.id, what, gref, st);
+    }
+}
+
+static void finish(struct vbd_req *q, int16_t status)
+{
+    vbd_io_release(q);
+    vbd_ring_complete(q, status);
+}
+
+/* Copies the segment descriptors out of the indirect pages once, then
+ * validates that private copy. Returns 0, or -1 after completing q. */
+static int fetch_indirect(struct vbd_req *q)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    struct blkif_request_segment segs[BLKIF_OP_MAX_SEGS];
+    int16_t status[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+    void *pages = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), q->op.nr_indirect_pages,
+                             q->op.indirect_grefs, false, status);
+    if (!pages) {
+        unsigned int bad = 0;
+        while (bad + 1u < q->op.nr_indirect_pages && status[bad] == GNTST_okay)
+            bad++;
+        vbd_ring_complete(q, BLKIF_RSP_ERROR);
+        fail_device(q, EINVAL, "cannot map an indirect page", q->op.indirect_grefs[bad],
+                    status[bad]);
+        return -1;
+    }
+    memcpy(segs, pages, q->op.nr_segs * sizeof(segs[0]));
+    pv_gnt_unmap(v->gnt, pages, q->op.nr_indirect_pages);
+
+    const char *why = NULL;
+    int16_t st = blkif_req_parse_indirect(&q->op, &v->props, segs, &why);
+    if (st != BLKIF_RSP_OKAY) {
+        vbd_ring_complete(q, st);
+        if (!v->failed) {
+            v->failed = true;
+            pv_xenbus_dev_fatal(v->xdev, EINVAL, "bad indirect request: %s", why);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Maps the data pages and builds the iovec. Returns 0, or -1 after failing
+ * the device (a bad grant is a protocol violation). */
+static int map_data(struct vbd_req *q)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
+    const struct blkif_op *op = &q->op;
+    void *page[BLKIF_OP_MAX_SEGS];
+
+    q->nr_held = 0;
+    if (pgc) {
+        for (unsigned int i = 0; i < op->nr_segs; i++) {
+            int16_t st;
+            struct pgrant *p = pgrant_get(pgc, op->seg[i].gref, &st);
+            if (!p) {
+                while (q->nr_held)
+                    pgrant_put(pgc, q->held[--q->nr_held]);
+                if (st != GNTST_okay) {
+                    fail_device(q, EINVAL, "cannot map a data page", op->seg[i].gref, st);
+                    return -1;
+                }
+                goto one_off; /* cache full of held mappings */
+            }
+            q->held[q->nr_held++] = p;
+            page[i] = p->page;
+        }
+        goto build;
+    }
+one_off : {
+    uint32_t refs[BLKIF_OP_MAX_SEGS];
+    int16_t status[BLKIF_OP_MAX_SEGS];
+    for (unsigned int i = 0; i < op->nr_segs; i++)
+        refs[i] = op->seg[i].gref;
+    /* Reads write into the guest's pages; writes only read them. */
+    q->map = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), op->nr_segs, refs,
+                        op->kind == BLKIF_KIND_READ, status);
+    if (!q->map) {
+        unsigned int bad = 0;
+        while (bad + 1u < op->nr_segs && status[bad] == GNTST_okay)
+            bad++;
+        fail_device(q, EINVAL, "cannot map a data page", refs[bad], status[bad]);
+        return -1;
+    }
+    q->map_count = op->nr_segs;
+    for (unsigned int i = 0; i < op->nr_segs; i++)
+        page[i] = (char *)q->map + (size_t)i * PV_PAGE_SIZE;
+}
+build:
+    for (unsigned int i = 0; i < op->nr_segs; i++) {
+        q->iov[i].iov_base = (char *)page[i] + ((size_t)op->seg[i].first_sect << 9);
+        q->iov[i].iov_len = ((size_t)op->seg[i].last_sect - op->seg[i].first_sect + 1) << 9;
+    }
+    q->iovcnt = op->nr_segs;
+    return 0;
+}
+
+void vbd_io_release(struct vbd_req *q)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
+    while (q->nr_held)
+        pgrant_put(pgc, q->held[--q->nr_held]);
+    if (q->map) {
+        pv_gnt_unmap(v->gnt, q->map, q->map_count);
+        q->map = NULL;
+        q->map_count = 0;
+    }
+}
+
+static int submit(struct vbd_req *q, enum stage stage, enum pv_storage_op op)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    q->stage = stage;
+    q->sreq = (struct pv_storage_req){
+        .op = op,
+        .offset = q->op.sector << BLKIF_SECTOR_SHIFT,
+        .length = q->op.nr_sectors << BLKIF_SECTOR_SHIFT,
+        .iov = q->iov,
+        .iovcnt = q->iovcnt,
+        .cb = vbd_io_storage_done,
+        .arg = q,
+    };
+    int rc = pv_storage_submit(v->st, &q->sreq);
+    if (rc < 0) {
+        pv_dev_warn(v->xdev, "request %#llx: storage refused it: %s", (unsigned long long)q->op.id,
+                    strerror(-rc));
+        finish(q, BLKIF_RSP_ERROR);
+    }
+    return rc;
+}
+
+void vbd_io_start(struct vbd_req *q)
+{
+    q->map = NULL;
+    q->map_count = 0;
+    q->nr_held = 0;
+    q->iovcnt = 0;
+    q->status = BLKIF_RSP_OKAY;
+    if (q->op.indirect && fetch_indirect(q) < 0)
+        return;
+    switch (q->op.kind) {
+    case BLKIF_KIND_DISCARD:
+        submit(q, STAGE_ONLY, q->op.secure ? PV_STORAGE_SECURE_DISCARD : PV_STORAGE_DISCARD);
+        return;
+    case BLKIF_KIND_FLUSH:
+        submit(q, q->op.nr_segs ? STAGE_PREFLUSH : STAGE_ONLY, PV_STORAGE_FLUSH);
+        return;
+    case BLKIF_KIND_READ:
+    case BLKIF_KIND_WRITE:
+        if (map_data(q) < 0) {
+            finish(q, BLKIF_RSP_ERROR);
+            return;
+        }
+        submit(q, STAGE_ONLY, q->op.kind == BLKIF_KIND_READ ? PV_STORAGE_READ : PV_STORAGE_WRITE);
+        return;
+    }
+}
+
+void vbd_io_storage_done(struct pv_storage_req *sreq, int64_t result)
+{
+    struct vbd_req *q = sreq->arg;
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    if (result < 0) {
+        pv_dev_warn(v->xdev, "request %#llx: I/O error at sector %llu: %s",
+                    (unsigned long long)q->op.id, (unsigned long long)q->op.sector,
+                    strerror((int)-result));
+        finish(q, result == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR);
+        return;
+    }
+    switch (q->stage) {
+    case STAGE_PREFLUSH:
+        if (map_data(q) < 0) {
+            finish(q, BLKIF_RSP_ERROR);
+            return;
+        }
+        submit(q, STAGE_DATA, PV_STORAGE_WRITE);
+        return;
+    case STAGE_DATA:
+        submit(q, STAGE_POSTFLUSH, PV_STORAGE_FLUSH);
+        return;
+    default:
+        finish(q, BLKIF_RSP_OKAY);
+        return;
+    }
+}

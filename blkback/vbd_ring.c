@@ -1,0 +1,254 @@
+/* One blkif ring (one queue): mapping it, taking requests off it (each slot
+ * copied once, then validated), and putting responses on it. The rules of
+ * xen/io/ring.h, with the guest treated as hostile: a producer index more
+ * than a ring ahead fails the device instead of being trusted. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgrant.h"
+#include "vbd.h"
+
+/* The shared ring header (xen/io/ring.h): the same for both layouts. */
+struct sring_hdr {
+    uint32_t req_prod, req_event;
+    uint32_t rsp_prod, rsp_event;
+};
+
+#define NO_REQ UINT32_MAX
+
+struct vbd_ring {
+    struct vbd *v;
+    unsigned int idx;
+    void *sring;
+    unsigned int nr_pages, nr_slots;
+    struct pv_evtchn *evt;
+    uint32_t port;
+    struct pv_watch *evt_watch;
+    uint32_t req_cons, rsp_prod_pvt;
+    struct vbd_req *reqs; /* nr_slots of them */
+    uint32_t free_head;
+    unsigned int in_flight;
+    struct vbd_req *barrier_wait; /* a barrier waiting for the ring to drain */
+    bool need_push;
+    struct pgrant_cache *pgc; /* NULL without persistent grants */
+};
+
+static struct sring_hdr *hdr(struct vbd_ring *r)
+{
+    return r->sring;
+}
+
+struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r)
+{
+    return r->pgc;
+}
+
+struct vbd *vbd_ring_vbd(struct vbd_ring *r)
+{
+    return r->v;
+}
+
+static void push_responses(struct vbd_ring *r)
+{
+    if (!r->need_push || r->v->failed)
+        return;
+    r->need_push = false;
+    struct sring_hdr *h = hdr(r);
+    uint32_t old = __atomic_load_n(&h->rsp_prod, __ATOMIC_RELAXED);
+    uint32_t now = r->rsp_prod_pvt;
+    /* Responses are visible before the index that publishes them. */
+    __atomic_store_n(&h->rsp_prod, now, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t event = __atomic_load_n(&h->rsp_event, __ATOMIC_RELAXED);
+    if ((uint32_t)(now - event) < (uint32_t)(now - old))
+        pv_evtchn_notify(r->evt, r->port);
+}
+
+void vbd_ring_complete(struct vbd_req *q, int16_t status)
+{
+    struct vbd_ring *r = q->ring;
+    if (!r->v->failed) {
+        void *slot = blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->rsp_prod_pvt);
+        blkif_rsp_to_ring(r->v->abi, slot, q->op.id, q->op.rsp_operation, status);
+        r->rsp_prod_pvt++;
+        r->need_push = true;
+    }
+    r->in_flight--;
+    q->free_next = r->free_head;
+    r->free_head = (uint32_t)(q - r->reqs);
+}
+
+static void dispatch(struct vbd_ring *r, struct vbd_req *q, const struct blkif_req_copy *c)
+{
+    const char *why = NULL;
+    int16_t st = blkif_req_parse(c, &r->v->props, &q->op, &why);
+    if (st != BLKIF_RSP_OKAY) {
+        pv_dev_debug(r->v->xdev, "queue %u: request %#llx refused: %s", r->idx,
+                     (unsigned long long)q->op.id, why);
+        vbd_ring_complete(q, st);
+        if (q->op.violation) {
+            r->v->failed = true;
+            pv_xenbus_dev_fatal(r->v->xdev, EINVAL, "queue %u: bad request (op %u): %s", r->idx,
+                                c->operation, why);
+        }
+        return;
+    }
+    /* A barrier waits until every earlier request of the ring is done. */
+    if (q->op.drain && r->in_flight > 1) {
+        r->barrier_wait = q;
+        return;
+    }
+    vbd_io_start(q);
+}
+
+static void process(struct vbd_ring *r)
+{
+    struct sring_hdr *h = hdr(r);
+    while (!r->v->failed && !r->barrier_wait) {
+        uint32_t rp = __atomic_load_n(&h->req_prod, __ATOMIC_ACQUIRE);
+        if ((uint32_t)(rp - r->rsp_prod_pvt) > r->nr_slots) {
+            r->v->failed = true;
+            pv_xenbus_dev_fatal(r->v->xdev, EPROTO,
+                                "queue %u: producer index %u runs past the ring (%u slots, "
+                                "consumer at %u)",
+                                r->idx, rp, r->nr_slots, r->req_cons);
+            return;
+        }
+        while (r->req_cons != rp && r->free_head != NO_REQ && !r->barrier_wait && !r->v->failed) {
+            struct vbd_req *q = &r->reqs[r->free_head];
+            r->free_head = q->free_next;
+            r->in_flight++;
+            struct blkif_req_copy c;
+            blkif_req_copy_from_ring(
+                r->v->abi, blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->req_cons), &c);
+            r->req_cons++;
+            dispatch(r, q, &c);
+        }
+        if (r->req_cons != rp)
+            break; /* out of request slots or waiting: resumed on completion */
+        /* Ask for an event at the next request, then look once more. */
+        __atomic_store_n(&h->req_event, r->req_cons + 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&h->req_prod, __ATOMIC_ACQUIRE) == r->req_cons)
+            break;
+    }
+}
+
+void vbd_ring_after_io(struct vbd_ring *r)
+{
+    if (r->barrier_wait && r->in_flight == 1) {
+        struct vbd_req *q = r->barrier_wait;
+        r->barrier_wait = NULL;
+        vbd_io_start(q);
+    }
+    process(r);
+    if (r->v->st)
+        pv_storage_kick(r->v->st);
+    push_responses(r);
+}
+
+static void on_event(int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    struct vbd_ring *r = arg;
+    int port = pv_evtchn_pending(r->evt);
+    if (port >= 0)
+        pv_evtchn_unmask(r->evt, (uint32_t)port);
+    vbd_ring_after_io(r);
+}
+
+struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *refs,
+                              unsigned int nr_pages, uint32_t remote_port)
+{
+    struct pv_xenbus_dev *xd = v->xdev;
+    uint32_t domid = pv_xenbus_dev_fe_domid(xd);
+    struct vbd_ring *r = calloc(1, sizeof(*r));
+    if (!r) {
+        pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
+        return NULL;
+    }
+    r->v = v;
+    r->idx = idx;
+    r->nr_pages = nr_pages;
+    r->nr_slots = blkif_abi_ring_slots(v->abi, (size_t)nr_pages * PV_PAGE_SIZE);
+    r->free_head = NO_REQ;
+
+    int16_t status[VBD_MAX_RING_PAGES];
+    r->sring = pv_gnt_map(v->gnt, domid, nr_pages, refs, true, status);
+    if (!r->sring) {
+        int e = errno;
+        unsigned int bad = 0;
+        while (bad + 1 < nr_pages && status[bad] == 0)
+            bad++;
+        pv_xenbus_dev_fatal(xd, e, "queue %u: mapping ring-ref %u failed (status %d)", idx,
+                            refs[bad], status[bad]);
+        free(r);
+        return NULL;
+    }
+    r->reqs = calloc(r->nr_slots, sizeof(*r->reqs));
+    if (!r->reqs) {
+        pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
+        goto fail;
+    }
+    for (uint32_t i = r->nr_slots; i-- > 0;) {
+        r->reqs[i].ring = r;
+        r->reqs[i].free_next = r->free_head;
+        r->free_head = i;
+    }
+    if (v->persistent) {
+        r->pgc = pgrant_cache_new(v->gnt, domid, v->cfg->max_pgrants);
+        if (!r->pgc) {
+            pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
+            goto fail;
+        }
+    }
+    r->evt = pv_evtchn_open();
+    int port = r->evt ? pv_evtchn_bind_interdomain(r->evt, domid, remote_port) : -1;
+    if (port < 0) {
+        pv_xenbus_dev_fatal(xd, errno, "queue %u: binding event channel %u failed", idx,
+                            remote_port);
+        goto fail;
+    }
+    r->port = (uint32_t)port;
+    r->evt_watch = pv_loop_add_fd(v->loop, pv_evtchn_fd(r->evt), EPOLLIN, on_event, r);
+    if (!r->evt_watch) {
+        pv_xenbus_dev_fatal(xd, errno, "queue %u: cannot watch the event channel", idx);
+        goto fail;
+    }
+    /* The frontend may have queued requests before we bound: look now. */
+    __atomic_store_n(&hdr(r)->req_event, r->req_cons + 1, __ATOMIC_RELAXED);
+    return r;
+fail:
+    vbd_ring_free(r);
+    return NULL;
+}
+
+void vbd_ring_start(struct vbd_ring *r)
+{
+    vbd_ring_after_io(r);
+}
+
+void vbd_ring_free(struct vbd_ring *r)
+{
+    if (!r)
+        return;
+    if (r->evt_watch)
+        pv_watch_remove(r->evt_watch);
+    if (r->evt) {
+        if (r->port)
+            pv_evtchn_unbind(r->evt, r->port);
+        pv_evtchn_close(r->evt);
+    }
+    pgrant_cache_free(r->pgc);
+    free(r->reqs);
+    if (r->sring)
+        pv_gnt_unmap(r->v->gnt, r->sring, r->nr_pages);
+    free(r);
+}
+
+unsigned int vbd_ring_in_flight(const struct vbd_ring *r)
+{
+    return r->in_flight;
+}

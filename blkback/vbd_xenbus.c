@@ -1,0 +1,374 @@
+/* pvback-blk's part of the xenbus handshake: the device-class ops that the
+ * common state machine (common/xenbus.h) calls. Keys follow xen/io/blkif.h
+ * and what Linux blkback (xenbus.c) writes and reads. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbd.h"
+
+#define RESIZE_CHECK_MS 1000u
+
+static struct vbd *vbd_of(struct pv_xenbus_dev *dev)
+{
+    return pv_xenbus_dev_priv(dev);
+}
+
+static int write_uint(struct pv_xenbus_dev *dev, xs_transaction_t t, const char *key,
+                      unsigned long long value)
+{
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    if (pv_xs_printf(xs, t, pv_xenbus_dev_be_path(dev), key, "%llu", value) < 0) {
+        pv_xenbus_dev_fatal(dev, errno, "writing %s: %s", key, pv_xs_error(xs));
+        return -1;
+    }
+    return 0;
+}
+
+/* Transport features, offered before InitWait. */
+static int vbd_probe(struct pv_xenbus_dev *dev)
+{
+    struct vbd *v = vbd_of(dev);
+    v->xdev = dev;
+    v->cfg = pv_xenbus_dev_ctx(dev);
+    v->loop = pv_xenbus_dev_loop(dev);
+    if (write_uint(dev, XBT_NULL, "feature-max-indirect-segments", VBD_MAX_INDIRECT_SEGS) < 0 ||
+        write_uint(dev, XBT_NULL, "feature-persistent", 1) < 0 ||
+        write_uint(dev, XBT_NULL, "max-ring-page-order", VBD_MAX_RING_PAGE_ORDER) < 0 ||
+        write_uint(dev, XBT_NULL, "multi-queue-max-queues", v->cfg->max_queues) < 0)
+        return -1;
+    return 0;
+}
+
+/* Linux blkback connects once the hotplug script wrote physical-device; a
+ * device without a script (xl's qdisk-style) is ready as soon as it has
+ * params. */
+static bool vbd_ready(struct pv_xenbus_dev *dev)
+{
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    const char *be = pv_xenbus_dev_be_path(dev);
+    if (pv_xs_exists(xs, XBT_NULL, be, "params") != 1)
+        return false;
+    if (pv_xs_exists(xs, XBT_NULL, be, "script") != 1)
+        return true;
+    if (pv_xs_exists(xs, XBT_NULL, be, "physical-device") == 1 ||
+        pv_xs_exists(xs, XBT_NULL, be, "physical-device-path") == 1)
+        return true;
+    char *hs = NULL;
+    bool ok =
+        pv_xs_read_str(xs, XBT_NULL, be, "hotplug-status", &hs) == 0 && !strcmp(hs, "connected");
+    free(hs);
+    return ok;
+}
+
+static void on_storage(int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    struct vbd *v = arg;
+    int n = pv_storage_reap(v->st);
+    if (n < 0)
+        pv_dev_err(v->xdev, "storage completion failed: %s", strerror(-n));
+    for (unsigned int i = 0; i < v->nr_rings; i++)
+        vbd_ring_after_io(v->rings[i]);
+}
+
+/* params: a path, or "<format>:<path>" for the raw formats libxl writes for
+ * backendtype=tap ("aio:", "raw:"). */
+static const char *params_path(const char *params)
+{
+    static const char *const raw[] = {"aio:", "raw:", "file:", "phy:"};
+    for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+        if (!strncmp(params, raw[i], strlen(raw[i])))
+            return params + strlen(raw[i]);
+    return params[0] == '/' ? params : NULL;
+}
+
+static void set_props(struct vbd *v)
+{
+    const struct pv_storage_info *in = pv_storage_info(v->st);
+    v->props = (struct blkif_dev_props){
+        .sectors = in->size >> BLKIF_SECTOR_SHIFT,
+        .sector_size = in->logical_block,
+        .read_only = v->read_only,
+        .flush = !v->read_only,
+        .barrier = !v->read_only,
+        .discard = !v->read_only && v->discard_enable && in->can_discard,
+        .discard_secure = !v->read_only && v->discard_enable && in->can_secure_discard,
+        .max_indirect_segments = VBD_MAX_INDIRECT_SEGS,
+    };
+}
+
+static void on_resize_check(struct pv_timer *t, void *arg);
+
+static int open_storage(struct vbd *v)
+{
+    struct pv_xenbus_dev *dev = v->xdev;
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    const char *be = pv_xenbus_dev_be_path(dev);
+    char *mode = NULL;
+    char shown[PV_XS_SHOWN_MAX];
+
+    if (pv_xs_read_str(xs, XBT_NULL, be, "params", &v->params) < 0) {
+        pv_xenbus_dev_fatal(dev, errno, "reading params: %s", pv_xs_error(xs));
+        return -1;
+    }
+    if (pv_xs_read_str(xs, XBT_NULL, be, "mode", &mode) < 0 && errno != ENOENT) {
+        pv_xenbus_dev_fatal(dev, errno, "reading mode: %s", pv_xs_error(xs));
+        return -1;
+    }
+    /* Linux blkback: writable only if mode contains 'w'. */
+    v->read_only = !mode || !strchr(mode, 'w');
+    free(mode);
+    v->discard_enable = true;
+    if (pv_xs_read_bool(xs, XBT_NULL, be, "discard-enable", &v->discard_enable) < 0 &&
+        errno != ENOENT) {
+        pv_xenbus_dev_fatal(dev, EINVAL, "%s", pv_xs_error(xs));
+        return -1;
+    }
+    const char *path = params_path(v->params);
+    if (!path) {
+        pv_xs_show_value(shown, v->params);
+        pv_xenbus_dev_fatal(dev, EINVAL,
+                            "params '%s': not an absolute path or a raw image "
+                            "(aio:/raw:/file: prefix)",
+                            shown);
+        return -1;
+    }
+    struct pv_storage_params sp = {
+        .path = path,
+        .read_only = v->read_only,
+        .engine = v->cfg->engine,
+        .depth = v->cfg->max_queues *
+                 blkif_abi_ring_slots(BLKIF_ABI_X86_64, VBD_MAX_RING_PAGES * PV_PAGE_SIZE)};
+    char err[512];
+    v->st = pv_storage_open(&sp, err, sizeof(err));
+    if (!v->st) {
+        pv_xenbus_dev_fatal(dev, ENODEV, "params: %s", err);
+        return -1;
+    }
+    v->st_watch = pv_loop_add_fd(v->loop, pv_storage_fd(v->st), EPOLLIN, on_storage, v);
+    v->resize_timer = pv_timer_new(v->loop, on_resize_check, v);
+    if (!v->st_watch || !v->resize_timer) {
+        pv_xenbus_dev_fatal(dev, errno, "cannot watch the storage");
+        return -1;
+    }
+    set_props(v);
+    const struct pv_storage_info *in = pv_storage_info(v->st);
+    pv_dev_info(dev, "%s: %llu sectors, %u-byte logical blocks, %s%s, engine %s", path,
+                (unsigned long long)v->props.sectors, in->logical_block,
+                v->read_only ? "read-only" : "read-write", in->direct ? ", O_DIRECT" : "",
+                in->engine);
+    return 0;
+}
+
+/* Reads an optional unsigned key of the frontend (default when absent). */
+static int fe_uint(struct pv_xenbus_dev *dev, const char *dir, const char *key, unsigned int min,
+                   unsigned int max, unsigned int dflt, unsigned int *out)
+{
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    *out = dflt;
+    if (pv_xs_read_uint(xs, XBT_NULL, dir, key, min, max, out) == 0 || errno == ENOENT)
+        return 0;
+    pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
+    return -1;
+}
+
+/* One queue's ring-ref(s) and event-channel, in dir. */
+static int connect_queue(struct vbd *v, unsigned int idx, const char *dir)
+{
+    struct pv_xenbus_dev *dev = v->xdev;
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    unsigned int order, port;
+    uint32_t refs[VBD_MAX_RING_PAGES];
+
+    if (fe_uint(dev, dir, "ring-page-order", 0, VBD_MAX_RING_PAGE_ORDER, 0, &order) < 0)
+        return -1;
+    if (pv_xs_exists(xs, XBT_NULL, dir, "ring-page-order") != 1) {
+        if (pv_xs_read_uint(xs, XBT_NULL, dir, "ring-ref", 0, UINT32_MAX, &refs[0]) < 0)
+            goto bad;
+    } else {
+        for (unsigned int i = 0; i < (1u << order); i++) {
+            char key[32];
+            snprintf(key, sizeof(key), "ring-ref%u", i);
+            if (pv_xs_read_uint(xs, XBT_NULL, dir, key, 0, UINT32_MAX, &refs[i]) < 0)
+                goto bad;
+        }
+    }
+    if (pv_xs_read_uint(xs, XBT_NULL, dir, "event-channel", 1, UINT32_MAX, &port) < 0)
+        goto bad;
+    v->rings[idx] = vbd_ring_new(v, idx, refs, 1u << order, port);
+    return v->rings[idx] ? 0 : -1;
+bad:
+    pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
+    return -1;
+}
+
+static int publish_disk(struct vbd *v, xs_transaction_t t)
+{
+    struct pv_xenbus_dev *dev = v->xdev;
+    const struct pv_storage_info *in = pv_storage_info(v->st);
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    char *dtype = NULL;
+    unsigned int info = v->read_only ? VDISK_READONLY : 0;
+    if (pv_xs_read_str(xs, t, pv_xenbus_dev_be_path(dev), "device-type", &dtype) == 0) {
+        if (!strcmp(dtype, "cdrom"))
+            info |= VDISK_CDROM;
+        free(dtype);
+    }
+    bool removable = false;
+    if (pv_xs_read_bool(xs, t, pv_xenbus_dev_be_path(dev), "removable", &removable) == 0 &&
+        removable)
+        info |= VDISK_REMOVABLE;
+    if (write_uint(dev, t, "sectors", v->props.sectors) < 0 ||
+        write_uint(dev, t, "info", info) < 0 ||
+        write_uint(dev, t, "sector-size", in->logical_block) < 0 ||
+        write_uint(dev, t, "physical-sector-size", in->physical_block) < 0 ||
+        write_uint(dev, t, "feature-flush-cache", v->props.flush) < 0 ||
+        write_uint(dev, t, "feature-barrier", v->props.barrier) < 0 ||
+        write_uint(dev, t, "feature-discard", v->props.discard) < 0)
+        return -1;
+    if (v->props.discard &&
+        (write_uint(dev, t, "discard-granularity", in->discard_granularity) < 0 ||
+         write_uint(dev, t, "discard-alignment", 0) < 0 ||
+         write_uint(dev, t, "discard-secure", v->props.discard_secure) < 0))
+        return -1;
+    return 0;
+}
+
+static int vbd_connect(struct pv_xenbus_dev *dev)
+{
+    struct vbd *v = vbd_of(dev);
+    struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+    const char *fe = pv_xenbus_dev_fe_path(dev);
+    char *proto = NULL;
+    unsigned int nq, persistent;
+
+    v->failed = false;
+    if (!v->st && open_storage(v) < 0)
+        return -1;
+    if (pv_xs_read_str(xs, XBT_NULL, fe, "protocol", &proto) < 0 && errno != ENOENT) {
+        pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
+        return -1;
+    }
+    if (blkif_abi_from_protocol(proto, &v->abi) < 0) {
+        char shown[PV_XS_SHOWN_MAX];
+        pv_xs_show_value(shown, proto);
+        pv_xenbus_dev_fatal(dev, EINVAL, "%s/protocol: unknown ring layout '%s'", fe, shown);
+        free(proto);
+        return -1;
+    }
+    free(proto);
+    if (fe_uint(dev, fe, "feature-persistent", 0, 1, 0, &persistent) < 0 ||
+        fe_uint(dev, fe, "multi-queue-num-queues", 1, v->cfg->max_queues, 1, &nq) < 0)
+        return -1;
+    v->persistent = persistent;
+    v->gnt = pv_gnt_open();
+    v->rings = calloc(nq, sizeof(*v->rings));
+    if (!v->gnt || !v->rings) {
+        pv_xenbus_dev_fatal(dev, errno ? errno : ENOMEM, "cannot open the grant device");
+        return -1;
+    }
+    v->nr_rings = nq;
+    bool per_queue = pv_xs_exists(xs, XBT_NULL, fe, "multi-queue-num-queues") == 1;
+    for (unsigned int i = 0; i < nq; i++) {
+        char dir[256];
+        if (per_queue)
+            snprintf(dir, sizeof(dir), "%s/queue-%u", fe, i);
+        else
+            snprintf(dir, sizeof(dir), "%s", fe);
+        if (connect_queue(v, i, dir) < 0)
+            return -1;
+    }
+    if (publish_disk(v, XBT_NULL) < 0)
+        return -1;
+    pv_timer_arm(v->resize_timer, RESIZE_CHECK_MS, RESIZE_CHECK_MS);
+    pv_dev_info(dev, "connected: %u queue(s), %s, %s persistent grants", nq, blkif_abi_name(v->abi),
+                v->persistent ? "with" : "without");
+    for (unsigned int i = 0; i < nq; i++)
+        vbd_ring_start(v->rings[i]);
+    return 0;
+}
+
+/* Waits for the storage requests of this device: they write into guest pages
+ * that are about to be unmapped. */
+static void drain_storage(struct vbd *v)
+{
+    while (v->st && pv_storage_in_flight(v->st)) {
+        pv_storage_kick(v->st);
+        struct pollfd pfd = {.fd = pv_storage_fd(v->st), .events = POLLIN};
+        if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+            break;
+        if (pv_storage_reap(v->st) < 0)
+            break;
+    }
+}
+
+static void vbd_disconnect(struct pv_xenbus_dev *dev)
+{
+    struct vbd *v = vbd_of(dev);
+    /* No responses while draining: the frontend will replay what it lacks. */
+    v->failed = true;
+    drain_storage(v);
+    if (v->resize_timer)
+        pv_timer_disarm(v->resize_timer);
+    for (unsigned int i = 0; i < v->nr_rings; i++)
+        vbd_ring_free(v->rings[i]);
+    free(v->rings);
+    v->rings = NULL;
+    v->nr_rings = 0;
+    if (v->gnt)
+        pv_gnt_close(v->gnt);
+    v->gnt = NULL;
+}
+
+/* Online resize, as Linux blkback does it: rewrite "sectors", then write
+ * "state" again so that the frontend's watch fires. */
+static int resize_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
+{
+    (void)xs;
+    struct vbd *v = arg;
+    if (write_uint(v->xdev, t, "sectors", v->props.sectors) < 0)
+        return -1;
+    return pv_xenbus_dev_rewrite_state(v->xdev, t);
+}
+
+static void on_resize_check(struct pv_timer *t, void *arg)
+{
+    (void)t;
+    struct vbd *v = arg;
+    uint64_t before = v->props.sectors;
+    if (!v->nr_rings || pv_storage_refresh_size(v->st) < 0)
+        return;
+    set_props(v);
+    if (v->props.sectors == before)
+        return;
+    pv_dev_info(v->xdev, "size changed: %llu -> %llu sectors", (unsigned long long)before,
+                (unsigned long long)v->props.sectors);
+    if (pv_xs_transaction(pv_xenbus_dev_xs(v->xdev), resize_txn, v) < 0)
+        pv_dev_err(v->xdev, "announcing the new size failed: %s",
+                   pv_xs_error(pv_xenbus_dev_xs(v->xdev)));
+}
+
+static void vbd_remove(struct pv_xenbus_dev *dev)
+{
+    struct vbd *v = vbd_of(dev);
+    if (v->resize_timer)
+        pv_timer_free(v->resize_timer);
+    if (v->st_watch)
+        pv_watch_remove(v->st_watch);
+    pv_storage_close(v->st);
+    free(v->params);
+}
+
+const struct pv_xenbus_ops vbd_xenbus_ops = {
+    .type = "vbd",
+    .priv_size = sizeof(struct vbd),
+    .probe = vbd_probe,
+    .ready = vbd_ready,
+    .connect = vbd_connect,
+    .disconnect = vbd_disconnect,
+    .remove = vbd_remove,
+};
