@@ -15,6 +15,7 @@
 #include "sim/hv/hv_proto.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,20 @@ fail:
     return -1;
 }
 
+/* Closes the handle and waits until the daemon has released what it held
+ * (it closes its end after that), so that, as with closing a gntdev or
+ * evtchn fd, the grants and ports are gone when this returns. */
 static void sim_close_conn(struct sim_conn *c)
 {
+    char buf[64];
+
+    if (shutdown(c->fd, SHUT_WR) == 0) {
+        for (;;) {
+            struct pollfd p = {.fd = c->fd, .events = POLLIN};
+            if (poll(&p, 1, 10000) != 1 || recv(c->fd, buf, sizeof(buf), 0) <= 0)
+                break;
+        }
+    }
     close(c->fd);
     pthread_mutex_destroy(&c->lock);
 }

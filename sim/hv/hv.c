@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -47,8 +46,7 @@ void hv_conn_close(struct hv_conn *c)
     if (c->w)
         pv_watch_remove(c->w);
     close(c->fd);
-    if (c->pidfd >= 0)
-        close(c->pidfd);
+    hv_pidref_close(&c->peer);
     c->dom->nconns--;
     conn_unlink(c);
     free(c);
@@ -179,7 +177,7 @@ static bool handle(struct hv_conn *c, size_t len)
     return true;
 bad:
     pv_warn("hv: d%u (pid %d) sent a malformed message (%zu bytes); closing that connection",
-            c->dom->domid, (int)c->pid, len);
+            c->dom->domid, (int)c->peer.pid, len);
     hv_conn_close(c);
     return false;
 }
@@ -238,12 +236,14 @@ static void listen_readable(int fd, uint32_t events, void *arg)
     c->dom = d;
     c->fd = s;
     c->ev_fd = -1;
-    c->pid = cred.pid;
-    c->pidfd = (int)syscall(SYS_pidfd_open, cred.pid, 0);
+    if (hv_pidref_open(&c->peer, cred.pid) < 0) {
+        c->peer.pid = cred.pid; /* already gone: copies will fail */
+        c->peer.pidfd = -1;
+        c->peer.start_time = ~0ull;
+    }
     c->w = pv_loop_add_fd(d->hv->loop, s, EPOLLIN, conn_readable, c);
     if (!c->w) {
-        if (c->pidfd >= 0)
-            close(c->pidfd);
+        hv_pidref_close(&c->peer);
         free(c);
         close(s);
         return;

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -216,13 +215,11 @@ static int16_t copy_side_acquire(struct hv_conn *c, const struct hv_copy_side *s
     return GNTST_okay;
 }
 
-/* True while the connection's process is the one that connected: the pid
- * cannot have been reused while its pidfd is not readable. */
+/* True while the connection's process is the one that connected, so that a
+ * recycled pid never exposes another process's memory. */
 static bool peer_alive(const struct hv_conn *c)
 {
-    struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
-
-    return c->pidfd >= 0 && poll(&p, 1, 0) == 0;
+    return hv_pidref_alive(&c->peer);
 }
 
 /* Copies a run of segments that all have a local side in the same
@@ -253,8 +250,8 @@ static void copy_local_run(struct hv_conn *c, const struct hv_copy_seg *segs, st
                 status[i] = GNTST_general_error;
         return;
     }
-    done = to_local ? process_vm_writev(c->pid, liov, n, riov, n, 0)
-                    : process_vm_readv(c->pid, liov, n, riov, n, 0);
+    done = to_local ? process_vm_writev(c->peer.pid, liov, n, riov, n, 0)
+                    : process_vm_readv(c->peer.pid, liov, n, riov, n, 0);
     if (done >= 0 && (size_t)done == total)
         return;
     for (uint32_t i = from; i < to; i++) {
@@ -264,8 +261,8 @@ static void copy_local_run(struct hv_conn *c, const struct hv_copy_seg *segs, st
         l.iov_base = to_local ? cs->src[i].ptr : cs->dst[i].ptr;
         r.iov_base = (void *)(uintptr_t)(to_local ? cs->dst[i].addr : cs->src[i].addr);
         l.iov_len = r.iov_len = segs[i].len;
-        done = to_local ? process_vm_writev(c->pid, &l, 1, &r, 1, 0)
-                        : process_vm_readv(c->pid, &l, 1, &r, 1, 0);
+        done = to_local ? process_vm_writev(c->peer.pid, &l, 1, &r, 1, 0)
+                        : process_vm_readv(c->peer.pid, &l, 1, &r, 1, 0);
         if (done < 0 || (size_t)done != segs[i].len)
             status[i] = GNTST_bad_virt_addr;
     }

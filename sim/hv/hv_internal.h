@@ -11,6 +11,7 @@
 #define XENSIM_HV_INTERNAL_H
 
 #include "hv.h"
+#include "hv_pidref.h"
 #include "hv_proto.h"
 
 #include <stdbool.h>
@@ -96,9 +97,8 @@ struct hv_conn {
     struct hv_domain *dom; /* the domain this connection acts as */
     int fd;
     struct pv_watch *w;
-    enum hv_kind kind; /* 0 until HV_OP_OPEN */
-    pid_t pid;
-    int pidfd;
+    enum hv_kind kind;     /* 0 until HV_OP_OPEN */
+    struct hv_pidref peer; /* the connecting process (grant copy reaches its memory) */
     /* GNT */
     struct hv_mapping *maps;
     uint32_t next_map_id;

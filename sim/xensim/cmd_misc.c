@@ -6,12 +6,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <xenstore.h>
 
@@ -33,24 +31,17 @@ static pid_t read_pidfile(const char *dir)
     return pid;
 }
 
-/* Waits until the process behind pidfd exits. */
-static bool wait_exit(int pidfd, int ms)
-{
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-
-    return poll(&p, 1, ms) == 1;
-}
-
 int xsim_cmd_stop(const char *dir)
 {
     struct ctl_req req = {.op = CTL_STOP};
     struct ctl_rep rep;
     pid_t pid = read_pidfile(dir);
-    int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+    struct hv_pidref daemon;
+    bool have = pid > 0 && hv_pidref_open(&daemon, pid) == 0;
     bool alive = xsim_ctl_alive(dir);
     int rc = 0;
 
-    if (!alive && pidfd < 0) {
+    if (!alive && !have) {
         fprintf(stderr, "xensim: not running in %s\n", dir);
         return 1;
     }
@@ -59,16 +50,16 @@ int xsim_cmd_stop(const char *dir)
             rc = 1;
     } else {
         /* Not answering: the pid file's process is stuck; end it. */
-        syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+        hv_pidref_signal(&daemon, SIGTERM);
     }
-    if (pidfd >= 0) {
-        if (!wait_exit(pidfd, STOP_WAIT_MS)) {
+    if (have) {
+        if (!hv_pidref_wait_gone(&daemon, STOP_WAIT_MS)) {
             fprintf(stderr, "xensim: daemon %d did not exit; killing it\n", (int)pid);
-            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-            wait_exit(pidfd, STOP_WAIT_MS);
+            hv_pidref_signal(&daemon, SIGKILL);
+            hv_pidref_wait_gone(&daemon, STOP_WAIT_MS);
             rc = 1;
         }
-        close(pidfd);
+        hv_pidref_close(&daemon);
     }
     return rc;
 }

@@ -14,13 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,7 +64,7 @@ static int init_dom0(struct xsim *x, char *err, size_t errlen)
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     pid_t pid;
-    int pidfd, status;
+    int status;
     uint64_t deadline = pv_now_ms() + 30000;
 
     if (n < 0) {
@@ -83,20 +81,14 @@ static int init_dom0(struct xsim *x, char *err, size_t errlen)
         execl(self, "xensim", "_init-dom0", "--dir", x->dir, (char *)NULL);
         _exit(127);
     }
-    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    while (pv_now_ms() < deadline) {
-        struct pollfd p = {.fd = pidfd, .events = POLLIN};
-        if (pidfd >= 0 && poll(&p, 1, 0) == 1)
-            break;
-        pv_loop_run_once(x->loop, 20);
-    }
-    if (pidfd >= 0)
-        close(pidfd);
-    if (waitpid(pid, &status, WNOHANG) != pid) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        snprintf(err, errlen, "writing dom0's xenstore keys timed out");
-        return -1;
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+        if (pv_now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            snprintf(err, errlen, "writing dom0's xenstore keys timed out");
+            return -1;
+        }
+        pv_loop_run_once(x->loop, 20); /* serve the helper meanwhile */
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         snprintf(err, errlen, "writing dom0's xenstore keys failed (see %s)", CTL_LOG_NAME);

@@ -1,7 +1,8 @@
 /* Processes that run "inside" a domain (started by `xensim exec`). The
- * daemon holds a pidfd for each, so a signal can never hit a recycled pid,
- * and forgets each as soon as it exits. They die with their domain (a
- * destroyed guest's kernel takes its programs along) and with xensim. */
+ * daemon holds a pidfd for each (or its start time where pidfds are not
+ * available), so a signal can never hit a recycled pid, and forgets each as
+ * soon as it exits. They die with their domain (a destroyed guest's kernel
+ * takes its programs along) and with xensim. */
 #include "xensim.h"
 
 #include "log.h"
@@ -10,8 +11,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#define POLL_MS 200
 
 void (*xsim_proc_all_gone)(struct xsim *x);
 
@@ -23,47 +24,70 @@ static void proc_free(struct xsim *x, struct xsim_proc *p)
             break;
         }
     }
-    pv_watch_remove(p->w);
-    close(p->pidfd);
+    if (p->w)
+        pv_watch_remove(p->w);
+    hv_pidref_close(&p->ref);
     free(p);
 }
 
-static void proc_exited(int fd, uint32_t events, void *arg)
+static void proc_gone(struct xsim *x, struct xsim_proc *p)
 {
-    struct xsim_proc *p = arg;
-    struct xsim *x = p->x;
-
-    (void)fd;
-    (void)events;
-    pv_debug("process %d of domain %u exited", (int)p->pid, p->domid);
+    pv_debug("process %d of domain %u exited", (int)p->ref.pid, p->domid);
     proc_free(x, p);
     if (!x->procs && xsim_proc_all_gone)
         xsim_proc_all_gone(x);
 }
 
+static void proc_exited(int fd, uint32_t events, void *arg)
+{
+    struct xsim_proc *p = arg;
+
+    (void)fd;
+    (void)events;
+    proc_gone(p->x, p);
+}
+
+static void proc_poll(struct pv_timer *t, void *arg)
+{
+    struct xsim *x = arg;
+
+    (void)t;
+    for (struct xsim_proc *p = x->procs, *next; p; p = next) {
+        next = p->next;
+        if (!p->w && !hv_pidref_alive(&p->ref)) {
+            proc_gone(x, p);
+            return; /* the list may have changed under us; the next tick goes on */
+        }
+    }
+}
+
 int xsim_proc_adopt(struct xsim *x, pid_t pid, unsigned domid)
 {
     struct xsim_proc *p = calloc(1, sizeof(*p));
-    int fd;
 
     if (!p)
         return -1;
-    fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0) {
+    if (hv_pidref_open(&p->ref, pid) < 0) {
         int e = errno;
         free(p);
         errno = e;
         return -1;
     }
     p->x = x;
-    p->pid = pid;
-    p->pidfd = fd;
     p->domid = domid;
-    p->w = pv_loop_add_fd(x->loop, fd, EPOLLIN, proc_exited, p);
-    if (!p->w) {
-        close(fd);
-        free(p);
-        return -1;
+    if (p->ref.pidfd >= 0) {
+        p->w = pv_loop_add_fd(x->loop, p->ref.pidfd, EPOLLIN, proc_exited, p);
+        if (!p->w) {
+            hv_pidref_close(&p->ref);
+            free(p);
+            return -1;
+        }
+    } else if (!x->proc_timer) {
+        x->proc_timer = pv_timer_new(x->loop, proc_poll, x);
+        if (!x->proc_timer || pv_timer_arm(x->proc_timer, POLL_MS, POLL_MS) < 0) {
+            free(p);
+            return -1;
+        }
     }
     p->next = x->procs;
     x->procs = p;
@@ -78,7 +102,7 @@ unsigned xsim_proc_signal(struct xsim *x, int domid, int sig)
     for (struct xsim_proc *p = x->procs; p; p = p->next) {
         if (domid >= 0 && p->domid != (unsigned)domid)
             continue;
-        if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == 0)
+        if (hv_pidref_signal(&p->ref, sig) == 0)
             n++;
     }
     return n;
@@ -90,6 +114,10 @@ void xsim_proc_forget(struct xsim *x, int domid)
         next = p->next;
         if (domid < 0 || p->domid == (unsigned)domid)
             proc_free(x, p);
+    }
+    if (!x->procs && x->proc_timer) {
+        pv_timer_free(x->proc_timer);
+        x->proc_timer = NULL;
     }
 }
 

@@ -11,6 +11,7 @@
 #define XENSIM_XENSIM_H
 
 #include "ctl_proto.h"
+#include "hv/hv_pidref.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,10 +29,9 @@ struct xsd;
 struct xsim;
 struct xsim_proc {
     struct xsim *x;
-    pid_t pid;
-    int pidfd;
+    struct hv_pidref ref;
     unsigned domid;
-    struct pv_watch *w;
+    struct pv_watch *w; /* on the pidfd; NULL when polled by proc_timer */
     struct xsim_proc *next;
 };
 
@@ -44,6 +44,7 @@ struct xsim {
     struct pv_watch *ctl_w;
     unsigned domid_rover; /* last domid handed out: Xen picks the next free */
     struct xsim_proc *procs;
+    struct pv_timer *proc_timer; /* polls processes that have no pidfd */
     /* stop in progress: the connection to answer once processes are gone */
     int stop_conn;
     struct pv_timer *stop_timer;
