@@ -154,7 +154,8 @@ static void oversized_closes_only_that_connection(void **state)
     struct xs_handle *xs = xsh_open(h, 0);
     char buf[64], *v;
 
-    assert_true(xsh_raw_send(bad, XS_WRITE, XENSTORE_PAYLOAD_MAX + 1, "x", 1));
+    /* Only the header: the daemon hangs up as soon as it has read it. */
+    assert_true(xsh_raw_send(bad, XS_WRITE, XENSTORE_PAYLOAD_MAX + 1, NULL, 0));
     assert_true(xsh_raw_closed(bad, 2000));
     assert_int_equal(raw_call(good, XS_WRITE, "still\0y", 7, buf, sizeof(buf)), XS_WRITE);
     v = xsh_read(xs, "/local/domain/1/still");
