@@ -187,6 +187,12 @@ void xsd_conn_accept(int lfd, uint32_t events, void *arg)
     fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return;
+    /* A guest gets a bounded number of connections (Xen gives it one ring). */
+    if (dom->domid != 0 && dom->nconns >= xsd->quota.conns) {
+        pv_warn("xenstored: dom%u has %u connections, refusing another", dom->domid, dom->nconns);
+        close(fd);
+        return;
+    }
     c = xsd_calloc(1, sizeof(*c));
     c->xsd = xsd;
     c->fd = fd;
@@ -202,6 +208,7 @@ void xsd_conn_accept(int lfd, uint32_t events, void *arg)
     }
     c->next = xsd->conns;
     xsd->conns = c;
+    dom->nconns++;
     pv_debug("xenstored: dom%u connected", dom->domid);
 }
 
@@ -234,6 +241,8 @@ void xsd_conn_detach(struct xsd_conn *c)
     c->out_tail = NULL;
     c->out_bytes = 0;
     c->out_events = 0;
+    if (c->dom)
+        c->dom->nconns--;
     c->dom = NULL;
 }
 

@@ -30,6 +30,7 @@ struct xsd_domain {
     char *sock_path;
     unsigned nwatches; /* over all its connections */
     unsigned ntxns;
+    unsigned nconns;
 };
 
 struct xsd_watch {

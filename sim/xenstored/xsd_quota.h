@@ -11,6 +11,7 @@ struct xsd_quota {
     unsigned perms;      /* permission entries of one node (ENOSPC) */
     unsigned watches;    /* watches of a domain (E2BIG) */
     unsigned txns;       /* open transactions of a domain (ENOSPC) */
+    unsigned conns;      /* connections of a guest on its socket (more are refused) */
     /* Per connection, for every domain (dom0 included, XSA-349): watch
      * events queued but not yet read, and bytes queued; past either the
      * connection is closed. */
@@ -20,8 +21,8 @@ struct xsd_quota {
 
 #define XSD_QUOTA_DEFAULTS                                                                         \
     {                                                                                              \
-        .nodes = 1000, .entry_size = 2048, .perms = 5, .watches = 128, .txns = 10, .events = 1024, \
-        .out_bytes = 4u << 20,                                                                     \
+        .nodes = 1000, .entry_size = 2048, .perms = 5, .watches = 128, .txns = 10, .conns = 64,    \
+        .events = 1024, .out_bytes = 4u << 20,                                                     \
     }
 
 /* Size of a node record the way xenstored measures it against entry_size:

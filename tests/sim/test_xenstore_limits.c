@@ -141,6 +141,13 @@ static void malformed_requests(void **state)
     assert_true(xsh_raw_recv(fd, &hdr, buf, sizeof(buf)));
     assert_int_equal(hdr.type, XS_ERROR);
     assert_string_equal(buf, "ENOENT");
+    /* RESET_WATCHES drops the connection's watches. */
+    assert_int_equal(raw_call(fd, XS_WATCH, "w\0tok\0", 6, buf, sizeof(buf)), XS_WATCH);
+    assert_true(xsh_raw_recv(fd, &hdr, buf, sizeof(buf))); /* initial event */
+    assert_int_equal(hdr.type, XS_WATCH_EVENT);
+    assert_int_equal(raw_call(fd, XS_RESET_WATCHES, "", 1, buf, sizeof(buf)), XS_RESET_WATCHES);
+    assert_int_equal(raw_call(fd, XS_UNWATCH, "w\0tok\0", 6, buf, sizeof(buf)), XS_ERROR);
+    assert_string_equal(buf, "ENOENT");
     /* Still served. */
     assert_int_equal(raw_call(fd, XS_WRITE, "ok\0v", 4, buf, sizeof(buf)), XS_WRITE);
     assert_string_equal(buf, "OK");
@@ -180,6 +187,38 @@ static void oversized_closes_only_that_connection(void **state)
     close(bad);
     close(good);
     xs_close(xs);
+}
+
+static void lower_conn_quota(struct xsh *h, void *arg)
+{
+    (void)arg;
+    xsd_quota(h->xsd)->conns = 3;
+}
+
+/* A guest cannot open connections without bound. */
+static void connection_limit(void **state)
+{
+    struct xsh *h = *state;
+    int fd[4];
+    char buf[64];
+
+    xsh_on_loop(h, lower_conn_quota, NULL);
+    for (int i = 0; i < 3; i++)
+        fd[i] = xsh_raw_connect(h, 1);
+    /* Accepted, so the daemon has counted them, before the fourth. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(raw_call(fd[i], XS_READ, "/local/domain/1\0", 16, buf, sizeof(buf)),
+                         XS_READ);
+    fd[3] = xsh_raw_connect(h, 1);
+    assert_true(xsh_raw_closed(fd[3], 2000));
+    close(fd[3]);
+    /* Closing one makes room. */
+    close(fd[0]);
+    assert_int_equal(raw_call(fd[1], XS_READ, "/local/domain/1\0", 16, buf, sizeof(buf)), XS_READ);
+    fd[0] = xsh_raw_connect(h, 1);
+    assert_int_equal(raw_call(fd[0], XS_READ, "/local/domain/1\0", 16, buf, sizeof(buf)), XS_READ);
+    for (int i = 0; i < 3; i++)
+        close(fd[i]);
 }
 
 static void lower_event_quota(struct xsh *h, void *arg)
@@ -281,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(perms_count, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_closes_only_that_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(connection_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(event_flood_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(unread_replies_pause_the_client, setup, teardown),
     };
