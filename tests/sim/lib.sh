@@ -12,23 +12,62 @@ fail() {
 
 # Starts a private xensim in a fresh directory, exports XENSIM_DIR and
 # XENSTORED_PATH, and stops it when the test exits, whatever the outcome.
+# With PVBACK_VALGRIND=1 the daemon runs under valgrind (in the foreground,
+# in the background of this shell) and the test fails on any valgrind error
+# or leak it reports when it exits.
+SIM_VG_PID=
 sim_start() {
     SIM_DIR=$(mktemp -d /tmp/pvback-test.XXXXXX)
     export XENSIM_DIR="$SIM_DIR"
     export XENSTORED_PATH="$SIM_DIR/xenstored.sock"
     trap sim_cleanup EXIT
-    "$XENSIM" start --dir "$SIM_DIR" || fail "xensim start"
+    if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
+        valgrind --quiet --error-exitcode=97 --leak-check=full \
+            --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+            --track-fds=no --log-file="$SIM_DIR/valgrind.%p.log" \
+            "$XENSIM" start --foreground --dir "$SIM_DIR" >>"$SIM_DIR/xensim.log" 2>&1 &
+        SIM_VG_PID=$!
+        local i
+        for i in $(seq 600); do
+            [ -f "$SIM_DIR/xensim.pid" ] && return 0
+            kill -0 "$SIM_VG_PID" 2>/dev/null || fail "xensim start (under valgrind) exited"
+            sleep 0.1
+        done
+        fail "xensim start (under valgrind): not ready after 60 s"
+    else
+        "$XENSIM" start --dir "$SIM_DIR" || fail "xensim start"
+    fi
 }
 
 sim_cleanup() {
-    local rc=$?
+    local rc=$? vrc=0
     "$XENSIM" stop --dir "$SIM_DIR" >/dev/null 2>&1 || true
+    if [ -n "$SIM_VG_PID" ]; then
+        wait "$SIM_VG_PID" || vrc=$?
+        if [ $vrc -ne 0 ]; then
+            echo "FAIL: xensim under valgrind exited with $vrc" >&2
+            cat "$SIM_DIR"/valgrind.*.log >&2 2>/dev/null || true
+            [ $rc -ne 0 ] || rc=1
+        fi
+    fi
     if [ $rc -ne 0 ] && [ -f "$SIM_DIR/xensim.log" ]; then
         echo "--- xensim.log" >&2
         tail -n 50 "$SIM_DIR/xensim.log" >&2
     fi
     rm -rf "$SIM_DIR"
     exit $rc
+}
+
+# proc_gone PID: true once PID has exited (within 5 s). A zombie waiting to
+# be reaped by its parent counts as gone: it holds nothing any more.
+proc_gone() {
+    local i state
+    for i in $(seq 50); do
+        state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+        [ -z "$state" ] || [ "$state" = Z ] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # expect_eq WHAT GOT WANT
