@@ -50,6 +50,12 @@ sim_cleanup() {
             [ $rc -ne 0 ] || rc=1
         fi
     fi
+    # In sanitizer builds the daemon reports into its log: a report fails the test.
+    if grep -qE "(Address|Leak|UndefinedBehavior)Sanitizer|runtime error:" \
+        "$SIM_DIR/xensim.log" 2>/dev/null; then
+        echo "FAIL: sanitizer report in xensim.log" >&2
+        [ $rc -ne 0 ] || rc=1
+    fi
     if [ $rc -ne 0 ] && [ -f "$SIM_DIR/xensim.log" ]; then
         echo "--- xensim.log" >&2
         tail -n 50 "$SIM_DIR/xensim.log" >&2
