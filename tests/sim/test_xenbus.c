@@ -167,7 +167,7 @@ static void test_toolstack_closing_is_prompt(void **state)
     } while (!xs_transaction_end(t->tool, tx, false) && errno == EAGAIN);
     start = pv_now_ms();
     expect_state(t, 1, XenbusStateClosed);
-    assert_true(pv_now_ms() - start < 1000);
+    assert_true(pv_now_ms() - start < 5000); /* libxl would give up at 10 s */
     run_for(t, 50);
     assert_int_equal(t->st.disconnects, 1);
     assert_int_equal(t->st.removes, 1);

@@ -239,6 +239,13 @@ static inline long be_state(struct toy *t, unsigned devid)
     return read_num(t->tool, BE_DIR "/%u/%u/state", GUEST, devid);
 }
 
+/* How long to wait for something that should happen: longer under
+ * valgrind, which slows this process (not xenstored's thread) a lot. */
+static inline uint64_t toy_patience_ms(void)
+{
+    return getenv("PVBACK_VALGRIND") ? 15000 : 3000;
+}
+
 /* Runs the loop for ms, whatever happens (to show that nothing does). */
 static inline void run_for(struct toy *t, int ms)
 {
@@ -251,7 +258,7 @@ static inline void run_for(struct toy *t, int ms)
 /* Runs until backend device devid is in state want. */
 static inline void expect_state(struct toy *t, unsigned devid, long want)
 {
-    uint64_t end = pv_now_ms() + 3000;
+    uint64_t end = pv_now_ms() + toy_patience_ms();
 
     while (pv_now_ms() < end && be_state(t, devid) != want)
         pv_loop_run_once(t->loop, 20);
@@ -264,7 +271,7 @@ static inline void expect_state(struct toy *t, unsigned devid, long want)
 /* Runs until *counter reaches want (a callback count of the toy class). */
 static inline void expect_count(struct toy *t, const int *counter, int want)
 {
-    uint64_t end = pv_now_ms() + 3000;
+    uint64_t end = pv_now_ms() + toy_patience_ms();
 
     while (pv_now_ms() < end && *counter < want)
         pv_loop_run_once(t->loop, 20);
