@@ -145,10 +145,22 @@ struct pv_xenbus_backend *pv_xenbus_backend_new(struct pv_xs *xs, const struct p
 {
     struct pv_xenbus_backend *be;
 
-    if (!ops || !ops->type || !*ops->type || strchr(ops->type, '/') || strlen(ops->type) > 32 ||
-        !ops->probe || !ops->connect || !ops->disconnect || !pv_xs_loop(xs) ||
-        self_domid > PV_XENBUS_DOMID_MAX || fe_domid > (int)PV_XENBUS_DOMID_MAX) {
-        pv_err("xenbus backend: invalid ops, domain or xenstore handle");
+    if (!ops || !ops->type || !*ops->type || strchr(ops->type, '/') || strlen(ops->type) > 32) {
+        pv_err("xenbus backend: device type '%s' is not a directory name",
+               ops && ops->type ? ops->type : "(none)");
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!ops->probe || !ops->connect || !ops->disconnect) {
+        pv_err("xenbus backend %s: probe, connect and disconnect are required", ops->type);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!pv_xs_loop(xs) || self_domid > PV_XENBUS_DOMID_MAX ||
+        fe_domid > (int)PV_XENBUS_DOMID_MAX) {
+        pv_err("xenbus backend %s: needs a xenstore handle with a loop and domain ids below %u "
+               "(self %u, frontend %d)",
+               ops->type, PV_XENBUS_DOMID_MAX + 1, self_domid, fe_domid);
         errno = EINVAL;
         return NULL;
     }

@@ -321,6 +321,22 @@ static void test_guest_flooding_its_state(void **state)
     expect_state(t, 2, XenbusStateClosing);
 }
 
+static void test_refuses_bad_setup(void **state)
+{
+    struct toy *t = *state;
+    struct pv_xenbus_ops ops = toy_ops;
+
+    ops.type = "vbd/x";
+    assert_null(pv_xenbus_backend_new(t->xs, &ops, 0, -1, t));
+    assert_int_equal(errno, EINVAL);
+    ops.type = "vbd";
+    ops.connect = NULL;
+    assert_null(pv_xenbus_backend_new(t->xs, &ops, 0, -1, t));
+    assert_int_equal(errno, EINVAL);
+    assert_null(pv_xenbus_backend_new(t->xs, &toy_ops, 0, 0x7ff0, t)); /* DOMID_FIRST_RESERVED */
+    assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_takes_over_connected_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_key_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_flooding_its_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_bad_setup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
