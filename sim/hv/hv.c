@@ -221,7 +221,7 @@ static void listen_readable(int fd, uint32_t events, void *arg)
     s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (s < 0)
         return;
-    if (d->nconns >= HV_MAX_CONNS) {
+    if (d->nconns >= (d->domid == 0 ? HV_MAX_CONNS_DOM0 : HV_MAX_CONNS)) {
         pv_warn("hv: d%u has %u handles open already; refusing another", d->domid, d->nconns);
         close(s);
         return;

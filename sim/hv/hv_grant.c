@@ -123,7 +123,8 @@ size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t 
 
     if (count == 0)
         return hv_reply(hv, EINVAL, 0, 0, 0, 0);
-    if (c->mapped_pages + count > HV_MAX_MAPPED_PAGES)
+    if (c->mapped_pages + count > HV_MAX_MAPPED_PAGES ||
+        c->dom->mapped_pages + count > HV_MAX_MAPPED_PAGES_DOM)
         return hv_reply(hv, ENOMEM, 0, 0, 0, 0);
     for (uint32_t i = 0; i < count; i++) {
         items[i].pad = 0;
@@ -152,6 +153,7 @@ size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t 
     m->next = c->maps;
     c->maps = m;
     c->mapped_pages += count;
+    c->dom->mapped_pages += count;
     rd->maps++;
     *fd_out = writable ? rd->mem_fd : rd->mem_ro_fd;
     return hv_reply(hv, 0, m->id, 0, count, sizeof(*items));
@@ -162,6 +164,7 @@ static void drop_mapping(struct hv_conn *c, struct hv_mapping *m)
     for (uint32_t i = 0; i < m->count; i++)
         hv_gref_unpin(m->dom, m->refs[i], m->writable);
     c->mapped_pages -= m->count;
+    c->dom->mapped_pages -= m->count;
     hv_domain_put(m->dom);
     free(m);
 }

@@ -78,8 +78,9 @@ struct hv_domain {
     struct pv_watch *listen_w;
     char sock_path[256];
     unsigned nconns;
-    bool dead;     /* destroyed; kept while other domains still map its pages */
-    unsigned maps; /* mapping records of other handles that point here */
+    uint64_t mapped_pages; /* by its handles, of any domain's grants */
+    bool dead;             /* destroyed; kept while other domains still map its pages */
+    unsigned maps;         /* mapping records of other handles that point here */
     struct hv_domain *next;
 };
 

@@ -42,11 +42,15 @@
 /* Items per message (refs of one map/share/unshare, segments of one copy). */
 #define HV_MAX_BATCH 1024u
 
-/* Pages one grant-mapping handle may keep mapped (gntdev's default limit). */
-#define HV_MAX_MAPPED_PAGES 65536u
+/* Pages one grant-mapping handle may keep mapped (gntdev's default limit),
+ * and all the handles of one domain together. */
+#define HV_MAX_MAPPED_PAGES     65536u
+#define HV_MAX_MAPPED_PAGES_DOM 262144u
 
-/* Handles (connections) one domain may have open at a time. */
-#define HV_MAX_CONNS 512u
+/* Handles (connections) a guest may have open at a time; dom0 serves every
+ * guest and gets more. */
+#define HV_MAX_CONNS      256u
+#define HV_MAX_CONNS_DOM0 4096u
 
 /* Largest message either side sends. */
 #define HV_MAX_MSG (sizeof(struct hv_req) + HV_MAX_BATCH * sizeof(struct hv_copy_seg))

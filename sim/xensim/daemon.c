@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,6 +161,14 @@ static int run(const char *dir, int ready_fd)
     char err[512] = "";
     int rc = 0;
 
+    struct rlimit nofile;
+
+    /* Every guest handle is a socket (two for event channels): allow as
+     * many descriptors as the hard limit does. */
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     snprintf(x.dir, sizeof(x.dir), "%s", dir);
     pv_info("starting in %s", dir);
     if (setup(&x, err, sizeof(err)) < 0) {

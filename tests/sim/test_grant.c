@@ -345,6 +345,39 @@ static void test_copy_large_batch(void **state)
     assert_int_equal(guest_unshare(f, sw, &err), 0);
 }
 
+/* One handle maps at most HV_MAX_MAPPED_PAGES pages at a time. */
+static void test_mappings_are_bounded(void **state)
+{
+    struct fixture *f = *state;
+    enum { MAPS = HV_MAX_MAPPED_PAGES / HV_MAX_BATCH };
+    static uint32_t refs[HV_MAX_BATCH];
+    static void *maps[MAPS];
+    int err, slot = share(f, HV_MAX_BATCH, 0, false, refs);
+    uint32_t one = refs[0];
+
+    for (int i = 0; i < MAPS; i++) {
+        maps[i] = pv_gnt_map(f->g, GUEST, HV_MAX_BATCH, refs, false, NULL);
+        assert_non_null(maps[i]);
+    }
+    errno = 0;
+    assert_null(pv_gnt_map(f->g, GUEST, 1, &one, false, NULL));
+    assert_int_equal(errno, ENOMEM);
+    /* Another handle still maps (the limit is per handle)... */
+    struct pv_gnt *g2 = pv_gnt_open();
+    void *p = pv_gnt_map(g2, GUEST, 1, &one, false, NULL);
+    assert_non_null(p);
+    pv_gnt_close(g2);
+    /* ...and room comes back with each unmap. */
+    assert_int_equal(pv_gnt_unmap(f->g, maps[0], HV_MAX_BATCH), 0);
+    p = pv_gnt_map(f->g, GUEST, 1, &one, false, NULL);
+    assert_non_null(p);
+    assert_int_equal(pv_gnt_unmap(f->g, p, 1), 0);
+    for (int i = 1; i < MAPS; i++)
+        assert_int_equal(pv_gnt_unmap(f->g, maps[i], HV_MAX_BATCH), 0);
+    assert_int_equal(hvh_flags(f->gt, one), GTF_permit_access | GTF_readonly);
+    assert_int_equal(guest_unshare(f, slot, &err), 0);
+}
+
 /* A malformed message closes that connection only. */
 static void test_malformed_message_closes_only_that_connection(void **state)
 {
@@ -378,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_closing_handles_releases_mappings),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_large_batch),
+        cmocka_unit_test(test_mappings_are_bounded),
         cmocka_unit_test(test_malformed_message_closes_only_that_connection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
