@@ -17,8 +17,10 @@
  *      frontend Initialised or Connected, backend InitWait, ready()
  *                                  -> connect, Connected
  *      frontend Closing            -> disconnect, Closing
- *      frontend Closed / gone      -> disconnect, Closed; removed if online=0
- *      frontend Initialising (again) while Connected/Closing/Closed
+ *      frontend Closed, or gone after it connected
+ *                                  -> disconnect, Closed; removed if online=0
+ *      frontend Initialising (again) while Connected, Closed, or Closing
+ *      other than after a fatal error
  *                                  -> disconnect, InitWait (reconnect)
  *      backend state set to Closing by the toolstack (xl destroy/detach)
  *                                  -> disconnect, Closed at once
