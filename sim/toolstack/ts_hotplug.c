@@ -73,6 +73,8 @@ int ts_hotplug_env(const struct ts_dev *dev, const char *script, const char *gat
  * the standard fds inherited, the extra variables set, then exec. */
 static void child_exec(const char *const argv[], char *const env[])
 {
+    /* its own process group, so that a timeout kills what it started too */
+    setpgid(0, 0);
     int nullfd = open("/dev/null", O_RDONLY);
     if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(2, 1) < 0)
         _exit(126);
@@ -111,6 +113,7 @@ int ts_hotplug_run(const char *const argv[], char *const env[], unsigned timeout
             return -1;
         }
         if (pv_now_ms() >= deadline) {
+            kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
