@@ -14,6 +14,8 @@
 #define BF_MAX_QUEUES     16u
 #define BF_MAX_RING_PAGES 16u
 #define BF_MAX_SEGS       256u
+/* Grants the data pages of all slots may use together. */
+#define BF_GRANT_BUDGET 30000u
 
 struct bf_slot {
     struct blkfront_io *io; /* NULL when free */

@@ -156,6 +156,16 @@ static int negotiate(struct blkfront *f, char *err, size_t errlen)
         f->info.max_indirect_segments = ind > BLKIF_MAX_SEGMENTS_PER_REQUEST ? ind : 0;
         f->segs_per_slot = f->info.max_indirect_segments ? f->info.max_indirect_segments
                                                          : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+        /* Every slot owns its pages for good: keep them within the guest's
+         * grant table (Xen's default: 32768 entries), as Linux blkfront is
+         * bounded by the grants it can allocate. */
+        unsigned int per_slot = BF_GRANT_BUDGET / (f->opts.depth * f->info.queues) - 1;
+        if (f->segs_per_slot > per_slot)
+            f->segs_per_slot = per_slot > BLKIF_MAX_SEGMENTS_PER_REQUEST
+                                   ? per_slot
+                                   : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+        if (f->info.max_indirect_segments > f->segs_per_slot)
+            f->info.max_indirect_segments = f->segs_per_slot;
         f->info.max_io = (size_t)f->segs_per_slot * PV_PAGE_SIZE;
     }
     for (unsigned int i = 0; i < f->info.queues; i++)

@@ -1,0 +1,91 @@
+# Helpers for the blkback sim tests (tests/sim/blk_*.sh): a private xensim,
+# guests with disks written as libxl writes them, pvback-blk serving them,
+# and the simulated guest's disk workload (pvback-blkfront) run as a guest.
+# With PVBACK_VALGRIND=1, pvback-blk runs under valgrind and any memory error
+# or leak fails the test when it stops.
+source "$PVBACK_SRC/tests/sim/lib.sh"
+
+BLK_PID=
+blk_cleanup() {
+    local rc=$?
+    if [ -n "$BLK_PID" ] && kill -0 "$BLK_PID" 2>/dev/null; then
+        kill -TERM "$BLK_PID" 2>/dev/null || true
+        wait "$BLK_PID" 2>/dev/null || true
+    fi
+    if [ $rc -ne 0 ] && [ -f "$SIM_DIR/blk.log" ]; then
+        echo "--- pvback-blk log" >&2
+        tail -n 40 "$SIM_DIR/blk.log" >&2
+    fi
+    (exit $rc)
+    sim_cleanup
+}
+
+blk_start_sim() {
+    sim_start
+    trap blk_cleanup EXIT
+}
+
+# blk_guest NAME: creates a bare guest, prints its domid.
+blk_guest() {
+    printf 'name="%s"\nmemory=512\n' "$1" >"$SIM_DIR/$1.cfg"
+    "$XENSIM" --dir "$SIM_DIR" create "$SIM_DIR/$1.cfg"
+}
+
+# blk_add_disk DOMID DEVID IMAGE MODE(w|r): the keys libxl writes for a disk
+# (backend and frontend directories, with libxl's permissions).
+blk_add_disk() {
+    local domid=$1 devid=$2 img=$3 mode=$4
+    local be=/local/domain/0/backend/vbd/$domid/$devid fe=/local/domain/$domid/device/vbd/$devid
+    xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$domid" "$be/online" 1 \
+        "$be/params" "$img" "$be/mode" "$mode" "$be/device-type" disk \
+        "$be/discard-enable" 1 "$be/state" 1 || fail "writing $be"
+    xenstore-chmod -r "$be" n0 "r$domid" || fail "chmod $be"
+    xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 \
+        "$fe/virtual-device" "$devid" "$fe/device-type" disk || fail "writing $fe"
+    xenstore-chmod -r "$fe" "n$domid" r0 || fail "chmod $fe"
+}
+
+# blk_start_backend [ARGS...]: pvback-blk in the background, logging to
+# $SIM_DIR/blk.log.
+blk_start_backend() {
+    local cmd=("$PVBACK_BIN/pvback-blk" "$@")
+    if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
+        cmd=(valgrind --quiet --error-exitcode=97 --leak-check=full
+            --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+            "${cmd[@]}")
+    fi
+    PVBACK_LOG=${PVBACK_LOG:-info} "${cmd[@]}" >>"$SIM_DIR/blk.log" 2>&1 &
+    BLK_PID=$!
+}
+
+# blk_stop_backend: SIGTERM, and its exit status must be 0 (valgrind: clean).
+blk_stop_backend() {
+    kill -TERM "$BLK_PID"
+    local rc=0
+    wait "$BLK_PID" || rc=$?
+    BLK_PID=
+    [ $rc -eq 0 ] || fail "pvback-blk exited with $rc (see blk.log)"
+}
+
+# blk_front DOMID ARGS...: pvback-blkfront acting as guest DOMID.
+blk_front() {
+    local domid=$1
+    shift
+    XENSIM_DOMID=$domid XENSTORED_PATH="$SIM_DIR/dom$domid.sock" \
+        timeout 300 "$PVBACK_BIN/pvback-blkfront" "$@"
+}
+
+# blk_be_key DOMID DEVID KEY
+blk_be_key() {
+    xenstore-read "/local/domain/0/backend/vbd/$1/$2/$3"
+}
+
+# blk_wait_state DOMID DEVID STATE: waits up to 10 s for the backend state.
+blk_wait_state() {
+    local i
+    for i in $(seq 1 500); do
+        [ "$(blk_be_key "$1" "$2" state 2>/dev/null)" = "$3" ] && return 0
+        sleep 0.02
+    done
+    fail "backend vbd/$1/$2 not in state $3 (is $(blk_be_key "$1" "$2" state 2>/dev/null))"
+}
