@@ -25,6 +25,7 @@ struct ctl_conn {
     struct xsim *x;
     int fd;
     struct pv_watch *w;
+    struct ctl_conn *next;
 };
 
 static void fail(struct ctl_rep *rep, int err, const char *fmt, ...)
@@ -125,6 +126,12 @@ static void reply(int fd, const struct ctl_rep *rep, const void *items, size_t i
 
 static void conn_free(struct ctl_conn *c)
 {
+    for (struct ctl_conn **pp = &c->x->ctl_conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
     pv_watch_remove(c->w);
     close(c->fd);
     free(c);
@@ -266,7 +273,10 @@ static void ctl_accept(int fd, uint32_t events, void *arg)
     if (!c->w) {
         close(s);
         free(c);
+        return;
     }
+    c->next = x->ctl_conns;
+    x->ctl_conns = c;
 }
 
 int xsim_ctl_listen(struct xsim *x)
@@ -292,6 +302,8 @@ void xsim_ctl_close(struct xsim *x)
 {
     char path[sizeof(x->dir) + 16];
 
+    while (x->ctl_conns)
+        conn_free(x->ctl_conns);
     if (x->ctl_w)
         pv_watch_remove(x->ctl_w);
     if (x->ctl_fd >= 0) {

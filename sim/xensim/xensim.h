@@ -23,6 +23,7 @@ struct pv_watch;
 struct pv_timer;
 struct hv;
 struct xsd;
+struct ctl_conn;
 
 /* --- daemon side --- */
 
@@ -42,7 +43,8 @@ struct xsim {
     char dir[200];
     int ctl_fd;
     struct pv_watch *ctl_w;
-    unsigned domid_rover; /* last domid handed out: Xen picks the next free */
+    struct ctl_conn *ctl_conns; /* CLI connections not yet answered */
+    unsigned domid_rover;       /* last domid handed out: Xen picks the next free */
     struct xsim_proc *procs;
     struct pv_timer *proc_timer; /* polls processes that have no pidfd */
     /* stop in progress: the connection to answer once processes are gone */
