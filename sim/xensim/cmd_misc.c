@@ -31,13 +31,30 @@ static pid_t read_pidfile(const char *dir)
     return pid;
 }
 
+/* True when pid looks like an xensim daemon (itself, or under valgrind):
+ * a stale pid file must never make stop signal an unrelated process. */
+static bool is_xensim(pid_t pid)
+{
+    char path[64], comm[32] = "";
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return false;
+    if (!fgets(comm, sizeof(comm), f))
+        comm[0] = 0;
+    fclose(f);
+    return !strncmp(comm, "xensim", 6) || !strncmp(comm, "memcheck", 8);
+}
+
 int xsim_cmd_stop(const char *dir)
 {
     struct ctl_req req = {.op = CTL_STOP};
     struct ctl_rep rep;
     pid_t pid = read_pidfile(dir);
     struct hv_pidref daemon;
-    bool have = pid > 0 && hv_pidref_open(&daemon, pid) == 0;
+    bool have = pid > 0 && is_xensim(pid) && hv_pidref_open(&daemon, pid) == 0;
     bool alive = xsim_ctl_alive(dir);
     int rc = 0;
 
