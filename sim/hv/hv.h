@@ -27,16 +27,19 @@ void hv_free(struct hv *hv);
 /* Creates domain domid with mem_mb MiB of memory and opens DIR/hv<domid>.sock.
  * -1 with errno EEXIST, EINVAL, ENOMEM... */
 int hv_domain_create(struct hv *hv, unsigned domid, uint64_t mem_mb);
-/* Destroys the domain: closes its connections, unbinds its event channels
- * (their peers see ECS_CLOSED semantics), releases every mapping of its
- * grants (dom0's mappings of its pages stay valid until unmapped, as on Xen). */
+/* Destroys the domain: closes its connections (releasing what they map and
+ * share), closes its event channels (interdomain peers become unbound, as
+ * Xen's evtchn_close leaves them) and removes DIR/hv<domid>.sock. Other
+ * domains' mappings of its pages stay valid until unmapped, as on Xen.
+ * -1 with errno ESRCH (no such domain) or EPERM (dom0). */
 int hv_domain_destroy(struct hv *hv, unsigned domid);
 bool hv_domain_exists(struct hv *hv, unsigned domid);
 /* The live domains in ascending domid order: fills at most max entries of
  * domids (and mem_mb when not NULL) and returns how many there are. */
 size_t hv_domain_list(struct hv *hv, unsigned *domids, uint64_t *mem_mb, size_t max);
 
-/* One line per domain and its grant/event-channel counters. */
+/* One line per domain with its grant/event-channel counters, then one line
+ * per bound port. */
 void hv_dump(struct hv *hv, FILE *out);
 
 #endif
