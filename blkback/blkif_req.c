@@ -151,7 +151,10 @@ int16_t blkif_req_parse(const struct blkif_req_copy *req, const struct blkif_dev
     case BLKIF_OP_INDIRECT:
         return parse_indirect_header(req, dev, op, why);
     default:
-        FAIL(BLKIF_RSP_EOPNOTSUPP, "unknown operation");
+        /* Linux blkback answers EOPNOTSUPP; no correct frontend sends it. */
+        *why = "unknown operation";
+        op->violation = true;
+        return BLKIF_RSP_EOPNOTSUPP;
     }
 
     if (op->kind != BLKIF_KIND_READ && dev->read_only)

@@ -54,9 +54,10 @@ struct blkif_op {
     /* Always set, also on error: what the response carries. */
     uint64_t id;
     uint8_t rsp_operation;
-    /* On BLKIF_RSP_ERROR: true when no correct frontend sends such a request
-     * (everything but a write to a read-only device): the backend then also
-     * fails the device with a xenbus error node. */
+    /* True when no correct frontend sends such a request (every ERROR but a
+     * write to a read-only device, and an unknown operation): the backend
+     * then also fails the device with a xenbus error node. A feature that was
+     * not offered (EOPNOTSUPP) is no violation. */
     bool violation;
 
     enum blkif_op_kind kind;

@@ -72,6 +72,10 @@ struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r);
 void vbd_ring_after_io(struct vbd_ring *r);
 /* Called by the I/O path when a request is finished. */
 void vbd_ring_complete(struct vbd_req *req, int16_t status);
+/* A protocol violation: answers req with status, then fails the device with
+ * a xenbus error node (the message is prefixed with the queue). */
+void vbd_ring_fail(struct vbd_req *req, int16_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* vbd_io.c: executes a validated request. */
 struct vbd_req {

@@ -22,14 +22,12 @@ enum stage {
     STAGE_POSTFLUSH, /* flush after the data */
 };
 
-static void fail_device(struct vbd_req *q, int err, const char *what, uint32_t gref, int16_t st)
+/* A bad grant from the guest: answer, then fail the device. */
+static void bad_grant(struct vbd_req *q, const char *what, uint32_t gref, int16_t st)
 {
-    struct vbd *v = vbd_ring_vbd(q->ring);
-    if (!v->failed) {
-        v->failed = true;
-        pv_xenbus_dev_fatal(v->xdev, err, "request %#llx: %s (grant %u, status %d)",
-                            (unsigned long long)q->op.id, what, gref, st);
-    }
+    vbd_io_release(q);
+    vbd_ring_fail(q, BLKIF_RSP_ERROR, "request %#llx: %s (grant %u, status %d)",
+                  (unsigned long long)q->op.id, what, gref, st);
 }
 
 static void finish(struct vbd_req *q, int16_t status)
@@ -51,9 +49,7 @@ static int fetch_indirect(struct vbd_req *q)
         unsigned int bad = 0;
         while (bad + 1u < q->op.nr_indirect_pages && status[bad] == GNTST_okay)
             bad++;
-        vbd_ring_complete(q, BLKIF_RSP_ERROR);
-        fail_device(q, EINVAL, "cannot map an indirect page", q->op.indirect_grefs[bad],
-                    status[bad]);
+        bad_grant(q, "cannot map an indirect page", q->op.indirect_grefs[bad], status[bad]);
         return -1;
     }
     memcpy(segs, pages, q->op.nr_segs * sizeof(segs[0]));
@@ -62,18 +58,14 @@ static int fetch_indirect(struct vbd_req *q)
     const char *why = NULL;
     int16_t st = blkif_req_parse_indirect(&q->op, &v->props, segs, &why);
     if (st != BLKIF_RSP_OKAY) {
-        vbd_ring_complete(q, st);
-        if (!v->failed) {
-            v->failed = true;
-            pv_xenbus_dev_fatal(v->xdev, EINVAL, "bad indirect request: %s", why);
-        }
+        vbd_ring_fail(q, st, "bad indirect request: %s", why);
         return -1;
     }
     return 0;
 }
 
-/* Maps the data pages and builds the iovec. Returns 0, or -1 after failing
- * the device (a bad grant is a protocol violation). */
+/* Maps the data pages and builds the iovec. Returns 0, or -1 after
+ * answering q and failing the device (a bad grant is a protocol violation). */
 static int map_data(struct vbd_req *q)
 {
     struct vbd *v = vbd_ring_vbd(q->ring);
@@ -90,7 +82,7 @@ static int map_data(struct vbd_req *q)
                 while (q->nr_held)
                     pgrant_put(pgc, q->held[--q->nr_held]);
                 if (st != GNTST_okay) {
-                    fail_device(q, EINVAL, "cannot map a data page", op->seg[i].gref, st);
+                    bad_grant(q, "cannot map a data page", op->seg[i].gref, st);
                     return -1;
                 }
                 goto one_off; /* cache full of held mappings */
@@ -112,7 +104,7 @@ one_off : {
         unsigned int bad = 0;
         while (bad + 1u < op->nr_segs && status[bad] == GNTST_okay)
             bad++;
-        fail_device(q, EINVAL, "cannot map a data page", refs[bad], status[bad]);
+        bad_grant(q, "cannot map a data page", refs[bad], status[bad]);
         return -1;
     }
     q->map_count = op->nr_segs;
@@ -181,10 +173,8 @@ void vbd_io_start(struct vbd_req *q)
         return;
     case BLKIF_KIND_READ:
     case BLKIF_KIND_WRITE:
-        if (map_data(q) < 0) {
-            finish(q, BLKIF_RSP_ERROR);
+        if (map_data(q) < 0)
             return;
-        }
         submit(q, STAGE_ONLY, q->op.kind == BLKIF_KIND_READ ? PV_STORAGE_READ : PV_STORAGE_WRITE);
         return;
     }
@@ -203,10 +193,8 @@ void vbd_io_storage_done(struct pv_storage_req *sreq, int64_t result)
     }
     switch (q->stage) {
     case STAGE_PREFLUSH:
-        if (map_data(q) < 0) {
-            finish(q, BLKIF_RSP_ERROR);
+        if (map_data(q) < 0)
             return;
-        }
         submit(q, STAGE_DATA, PV_STORAGE_WRITE);
         return;
     case STAGE_DATA:

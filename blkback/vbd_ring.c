@@ -3,6 +3,8 @@
  * xen/io/ring.h, with the guest treated as hostile: a producer index more
  * than a ring ahead fails the device instead of being trusted. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +81,24 @@ void vbd_ring_complete(struct vbd_req *q, int16_t status)
     r->free_head = (uint32_t)(q - r->reqs);
 }
 
+void vbd_ring_fail(struct vbd_req *q, int16_t status, const char *fmt, ...)
+{
+    struct vbd_ring *r = q->ring;
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* The guest gets its answer before the device stops. */
+    vbd_ring_complete(q, status);
+    push_responses(r);
+    if (!r->v->failed) {
+        r->v->failed = true;
+        pv_xenbus_dev_fatal(r->v->xdev, EINVAL, "queue %u: %s", r->idx, msg);
+    }
+}
+
 static void dispatch(struct vbd_ring *r, struct vbd_req *q, const struct blkif_req_copy *c)
 {
     const char *why = NULL;
@@ -86,12 +106,10 @@ static void dispatch(struct vbd_ring *r, struct vbd_req *q, const struct blkif_r
     if (st != BLKIF_RSP_OKAY) {
         pv_dev_debug(r->v->xdev, "queue %u: request %#llx refused: %s", r->idx,
                      (unsigned long long)q->op.id, why);
-        vbd_ring_complete(q, st);
-        if (q->op.violation) {
-            r->v->failed = true;
-            pv_xenbus_dev_fatal(r->v->xdev, EINVAL, "queue %u: bad request (op %u): %s", r->idx,
-                                c->operation, why);
-        }
+        if (q->op.violation)
+            vbd_ring_fail(q, st, "bad request (op %u): %s", c->operation, why);
+        else
+            vbd_ring_complete(q, st);
         return;
     }
     /* A barrier waits until every earlier request of the ring is done. */

@@ -54,6 +54,8 @@ int bf_queue_setup(struct blkfront *f, struct bf_queue *q, char *err, size_t err
 /* Drops the shared ring and the event channel (keeps slots and their pages). */
 void bf_queue_drop_ring(struct blkfront *f, struct bf_queue *q);
 void bf_queue_free_slots(struct blkfront *f, struct bf_queue *q);
+/* Publishes the requests put since the last push; notifies if needed. */
+void bf_push_requests(struct bf_queue *q);
 /* Puts every unanswered request of q on its (new) ring again. */
 void bf_queue_replay(struct blkfront *f, struct bf_queue *q);
 

@@ -125,7 +125,7 @@ static uint8_t ring_op(enum blkfront_op op)
 
 /* Builds slot idx's request into the ring (copying write data into the
  * slot's granted pages first). */
-static void put_request(struct blkfront *f, struct bf_queue *q, uint32_t idx)
+static void bf_put_request(struct blkfront *f, struct bf_queue *q, uint32_t idx)
 {
     struct bf_slot *s = &q->slots[idx];
     const struct blkfront_io *io = s->io;
@@ -168,7 +168,7 @@ static void put_request(struct blkfront *f, struct bf_queue *q, uint32_t idx)
     q->req_prod_pvt++;
 }
 
-static void push_requests(struct bf_queue *q)
+void bf_push_requests(struct bf_queue *q)
 {
     struct sring_hdr *h = hdr(q);
     uint32_t old = __atomic_load_n(&h->req_prod, __ATOMIC_RELAXED);
@@ -212,8 +212,8 @@ int blkfront_submit(struct blkfront *f, struct blkfront_io *io)
         q->free_head = q->slots[idx].next_free;
         q->slots[idx].io = io;
         q->in_flight++;
-        put_request(f, q, idx);
-        push_requests(q);
+        bf_put_request(f, q, idx);
+        bf_push_requests(q);
         return 0;
     }
     return -EAGAIN;
@@ -223,8 +223,8 @@ void bf_queue_replay(struct blkfront *f, struct bf_queue *q)
 {
     for (uint32_t i = 0; i < f->opts.depth; i++)
         if (q->slots[i].io)
-            put_request(f, q, i);
-    push_requests(q);
+            bf_put_request(f, q, i);
+    bf_push_requests(q);
 }
 
 /* Completes the responses on q. Returns how many, or -1 with EPROTO. */

@@ -9,6 +9,9 @@
  *                  the expected contents so that a test can compare the image
  *     readonly     a write must fail with BLKIF_RSP_ERROR, a read succeed
  *     wait-sectors N   wait until the backend announces N sectors (resize)
+ *     hostile KIND     send one request breaking a rule (blkfront_hostile.h);
+ *                  succeeds when the backend answers it with an error (or, for
+ *                  prod-overflow, does not answer)
  *   options: --devid N (51712) --queues N --ring-order N --depth N
  *            --no-persistent --no-indirect --x86-32 --ops N --align 512|4096
  *            --max-io BYTES --seed N --reconnect-after N --dump FILE
@@ -26,6 +29,7 @@
 #include <xen/io/blkif.h>
 
 #include "blkfront.h"
+#include "blkfront_hostile.h"
 #include "platform.h"
 #include "xs.h"
 
@@ -299,7 +303,7 @@ static void usage(FILE *out)
             "usage: pvback-blkfront [--devid N] [--queues N] [--ring-order N] [--depth N]\n"
             "       [--no-persistent] [--no-indirect] [--x86-32] [--ops N] [--align 512|4096]\n"
             "       [--max-io BYTES] [--seed N] [--reconnect-after N] [--dump FILE]\n"
-            "       info|verify|readonly|wait-sectors N\n");
+            "       info|verify|readonly|wait-sectors N|hostile KIND\n");
 }
 
 int main(int argc, char **argv)
@@ -418,6 +422,20 @@ int main(int argc, char **argv)
         ctx.shadow = malloc(4096);
         rc = cmd_readonly(&ctx);
         free(ctx.shadow);
+    } else if (!strcmp(cmd, "hostile") && optind + 1 < argc) {
+        enum blkfront_attack a;
+        int16_t st = 0;
+        if (blkfront_attack_by_name(argv[optind + 1], &a) < 0)
+            fail("unknown attack '%s'", argv[optind + 1]);
+        int r = blkfront_attack(ctx.f, a, &st, 3000);
+        if (r < 0)
+            fail("attack %s: %s", argv[optind + 1], strerror(errno));
+        if (r == 1)
+            printf("no response\n");
+        else
+            printf("status=%d\n", st);
+        int want = a == BF_ATTACK_BAD_OP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR;
+        rc = a == BF_ATTACK_PROD_OVERFLOW ? (r == 1 ? 0 : 1) : (r == 0 && st == want ? 0 : 1);
     } else if (!strcmp(cmd, "wait-sectors") && optind + 1 < argc) {
         rc = cmd_wait_sectors(ctx.f, o.bf.devid, strtoull(argv[optind + 1], NULL, 0));
     } else {

@@ -68,6 +68,8 @@ static int16_t parse(void **state, const struct blkif_req_copy *req,
     /* Only a refused write to a read-only device is not a violation. */
     if (st == BLKIF_RSP_ERROR)
         assert_true(op->violation == !strstr(why, "read-only"));
+    else if (st == BLKIF_RSP_EOPNOTSUPP)
+        assert_true(op->violation == !strstr(why, "not offered"));
     else
         assert_false(op->violation);
     return st;

@@ -1,0 +1,131 @@
+/* The hostile requests (see blkfront_hostile.h). Each starts from a valid
+ * one-page read of sector 0 and breaks exactly one rule. */
+#include "blkfront_hostile.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "blkfront_priv.h"
+
+static const char *const names[BF_ATTACK_COUNT] = {
+    [BF_ATTACK_BAD_OP] = "bad-op",
+    [BF_ATTACK_NO_SEGMENTS] = "no-segments",
+    [BF_ATTACK_TOO_MANY_SEGMENTS] = "too-many-segments",
+    [BF_ATTACK_LAST_BEFORE_FIRST] = "last-before-first",
+    [BF_ATTACK_LAST_PAST_PAGE] = "last-past-page",
+    [BF_ATTACK_PAST_END] = "past-end",
+    [BF_ATTACK_BAD_GREF] = "bad-gref",
+    [BF_ATTACK_BAD_INDIRECT_OP] = "bad-indirect-op",
+    [BF_ATTACK_TOO_MANY_INDIRECT] = "too-many-indirect",
+    [BF_ATTACK_PROD_OVERFLOW] = "prod-overflow",
+};
+
+const char *blkfront_attack_name(enum blkfront_attack a)
+{
+    return (unsigned)a < BF_ATTACK_COUNT ? names[a] : NULL;
+}
+
+int blkfront_attack_by_name(const char *name, enum blkfront_attack *a)
+{
+    for (unsigned int i = 0; i < BF_ATTACK_COUNT; i++)
+        if (!strcmp(name, names[i])) {
+            *a = (enum blkfront_attack)i;
+            return 0;
+        }
+    return -1;
+}
+
+struct answer {
+    struct blkfront_io io;
+    int status;
+    bool done;
+};
+
+static void on_answer(struct blkfront_io *io, int status)
+{
+    struct answer *ans = io->arg;
+    ans->status = status;
+    ans->done = true;
+}
+
+int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status, int timeout_ms)
+{
+    struct bf_queue *q = &f->q[0];
+    struct sring_hdr {
+        uint32_t req_prod, req_event, rsp_prod, rsp_event;
+    } *h = q->sring;
+
+    if (a == BF_ATTACK_PROD_OVERFLOW) {
+        /* Claims more requests than the ring holds. */
+        __atomic_store_n(&h->req_prod, q->rsp_cons + q->nr_slots + 10, __ATOMIC_RELEASE);
+        pv_evtchn_notify(q->evt, q->port);
+        blkfront_wait(f, timeout_ms);
+        return 1;
+    }
+    if (q->free_head == UINT32_MAX) {
+        errno = EBUSY;
+        return -1;
+    }
+    uint32_t idx = q->free_head;
+    struct bf_slot *s = &q->slots[idx];
+    /* A write-typed io with no data: nothing is copied back on completion. */
+    struct answer ans = {.io = {.op = BLKFRONT_WRITE, .done = on_answer, .arg = &ans}};
+    q->free_head = s->next_free;
+    s->io = &ans.io;
+    q->in_flight++;
+
+    struct blkif_req_copy c;
+    memset(&c, 0, sizeof(c));
+    c.operation = BLKIF_OP_READ;
+    c.id = idx;
+    c.nr_segments = 1;
+    c.seg[0].gref = s->refs[0];
+    c.seg[0].last_sect = 7;
+    switch (a) {
+    case BF_ATTACK_BAD_OP:
+        c.operation = 42;
+        break;
+    case BF_ATTACK_NO_SEGMENTS:
+        c.nr_segments = 0;
+        break;
+    case BF_ATTACK_TOO_MANY_SEGMENTS:
+        for (unsigned int i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
+            c.seg[i] = (struct blkif_request_segment){.gref = s->refs[0], .last_sect = 7};
+        c.nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
+        break;
+    case BF_ATTACK_LAST_BEFORE_FIRST:
+        c.seg[0].first_sect = 5;
+        c.seg[0].last_sect = 2;
+        break;
+    case BF_ATTACK_LAST_PAST_PAGE:
+        c.seg[0].last_sect = 8;
+        break;
+    case BF_ATTACK_PAST_END:
+        c.sector_number = f->info.sectors - 4;
+        break;
+    case BF_ATTACK_BAD_GREF:
+        c.seg[0].gref = 30001; /* inside the table, never granted */
+        break;
+    case BF_ATTACK_BAD_INDIRECT_OP:
+    case BF_ATTACK_TOO_MANY_INDIRECT:
+        c.operation = BLKIF_OP_INDIRECT;
+        c.indirect_op = a == BF_ATTACK_BAD_INDIRECT_OP ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_READ;
+        c.indirect_nr_segments = a == BF_ATTACK_BAD_INDIRECT_OP ? 16 : 4096;
+        c.indirect_grefs[0] = s->refs[f->segs_per_slot];
+        break;
+    default:
+        break;
+    }
+    blkif_req_to_ring(f->abi, blkif_abi_slot(f->abi, q->sring, q->nr_slots, q->req_prod_pvt), &c);
+    q->req_prod_pvt++;
+    bf_push_requests(q);
+    for (int waited = 0; !ans.done && waited < timeout_ms; waited += 50)
+        if (blkfront_wait(f, 50) < 0)
+            return -1;
+    if (!ans.done) {
+        /* Leave the slot taken: the backend may still answer later. */
+        return 1;
+    }
+    *status = (int16_t)ans.status;
+    return 0;
+}
