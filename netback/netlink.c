@@ -144,7 +144,8 @@ int nl_link_get(struct nl *nl, unsigned ifindex, struct nl_link_info *out)
 {
     memset(out, 0, sizeof(*out));
     out->vlan_filtering = -1;
-    struct nlmsghdr *nlh = start_msg(nl, RTM_GETLINK, 0);
+    /* With an ACK after the answer, talk() knows when the exchange is over. */
+    struct nlmsghdr *nlh = start_msg(nl, RTM_GETLINK, NLM_F_ACK);
     struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
     ifm->ifi_family = AF_UNSPEC;
     ifm->ifi_index = (int)ifindex;
