@@ -41,6 +41,8 @@ expect_fail "missing config" "$XENSIM" create "$SIM_DIR/nope.cfg"
 err=$("$XENSIM" destroy nosuch 2>&1) && fail "destroy of an unknown name succeeded"
 echo "$err" | grep -q "nosuch" || fail "destroy message: $err"
 expect_fail "destroy Domain-0" "$XENSIM" destroy 0
+expect_fail "exec in no domain" "$XENSIM" exec nosuch -- true
+expect_fail "exec in no domain id" "$XENSIM" exec 42 -- true
 
 # exec: the command sees its domain's environment...
 env_out=$("$XENSIM" exec alpha -- sh -c 'echo "$XENSIM_DOMID $XENSTORED_PATH $XENSIM_DIR"')
