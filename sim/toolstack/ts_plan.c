@@ -414,7 +414,8 @@ int ts_plan_domain(struct ts_plan *p, unsigned domid, const struct xlcfg *cfg, c
     ts_plan_write(p, NULL, 0, "online", "%s/cpu/0/availability", dom);
     /* the PV build's /vm entries (libxl__domain_build) */
     ts_plan_write(p, NULL, 0, "linux", "%s/image/ostype", vm);
-    ts_plan_write(p, NULL, 0, "xensim", "%s/image/kernel", vm);
+    if (cfg->kernel[0])
+        ts_plan_write(p, NULL, 0, cfg->kernel, "%s/image/kernel", vm);
     ts_plan_write(p, NULL, 0, start_time, "%s/start_time", vm);
     return p->failed ? -1 : 0;
 }

@@ -143,6 +143,19 @@ static int key_uuid(struct xlcfg *cfg, const struct xl_stmt *st, struct key_erro
     return 0;
 }
 
+static int key_kernel(struct xlcfg *cfg, const struct xl_stmt *st, struct key_error *ke)
+{
+    if (want_single(st, ke) < 0)
+        return -1;
+    const char *v = st->items[0].text;
+    if (strlen(v) >= sizeof(cfg->kernel)) {
+        key_fail(ke, st->line, "'%s' is longer than %zu characters", v, sizeof(cfg->kernel) - 1);
+        return -1;
+    }
+    strcpy(cfg->kernel, v);
+    return 0;
+}
+
 static int want_list(const struct xl_stmt *st, struct key_error *ke)
 {
     if (!st->is_list) {
@@ -208,8 +221,8 @@ struct key_handler {
 };
 
 static const struct key_handler key_handlers[] = {
-    {"name", key_name}, {"memory", key_memory}, {"domid", key_domid},
-    {"uuid", key_uuid}, {"disk", key_disk},     {"vif", key_vif},
+    {"name", key_name},     {"memory", key_memory}, {"domid", key_domid}, {"uuid", key_uuid},
+    {"kernel", key_kernel}, {"disk", key_disk},     {"vif", key_vif},
 };
 
 /* Formats "<where>: '<line text>': <key>: <message>". */
@@ -239,7 +252,7 @@ static int apply_text(struct xlcfg *cfg, const char *text, char *err, size_t err
                 return -1;
             }
         }
-        /* Other keys (kernel, vcpus, on_crash, ...) do not apply to xensim's
+        /* Other keys (vcpus, on_crash, ramdisk, ...) do not apply to xensim's
          * guests and are ignored, as xl ignores keys it does not read. */
         xl_stmt_free(&st);
     }

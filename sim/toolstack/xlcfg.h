@@ -39,6 +39,8 @@ struct xlcfg {
     uint64_t memory_mb; /* default 128 */
     int domid;          /* -1: the toolstack chooses */
     char uuid[37];      /* "" unless given: the toolstack makes one */
+    char kernel[256];   /* kernel= as given, "" when absent; xensim boots no kernel,
+                         * it is only recorded in /vm/<uuid>/image/kernel */
     unsigned ndisks;
     struct xlcfg_disk disks[XLCFG_MAX_DISKS];
     unsigned nvifs;

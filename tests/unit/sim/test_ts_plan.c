@@ -331,9 +331,17 @@ static void test_domain_keys(void **state)
     written("/vm/6b3c1a2e-0000-4000-8000-00000000ab01/name", "web", NULL);
     written("/vm/6b3c1a2e-0000-4000-8000-00000000ab01/image/ostype", "linux", NULL);
     written("/vm/6b3c1a2e-0000-4000-8000-00000000ab01/start_time", "1700000000.25", NULL);
+    /* no kernel= in the config: nothing made up for image/kernel */
+    assert_null(ts_plan_find(&plan, "/vm/6b3c1a2e-0000-4000-8000-00000000ab01/image/kernel"));
     written("/libxl/3", "", "n0");
     written("/libxl/3/device", "", "n0");
     written("/libxl/3/type", "pv", NULL);
+    ts_plan_free(&plan);
+
+    assert_int_equal(xlcfg_parse("name='web'\nkernel='/boot/vmlinuz'\n", &cfg, err, sizeof(err)),
+                     0);
+    assert_int_equal(ts_plan_domain(&plan, 3, &cfg, uuid, "1700000000.25"), 0);
+    written("/vm/6b3c1a2e-0000-4000-8000-00000000ab01/image/kernel", "/boot/vmlinuz", NULL);
 }
 
 static void test_script_path(void **state)

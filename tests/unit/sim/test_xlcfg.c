@@ -54,13 +54,14 @@ static void test_full_syntax(void **state)
     parse_ok("# a guest\n"
              "  name='web1'   # trailing comment\n"
              "memory=256; domid = 7\n"
-             "kernel = \"/boot/vmlinuz\"\n" /* ignored key */
+             "kernel = \"/boot/vmlinuz\"\n"
              "extra = \"a \\\"quoted\\\" \\x41\"\n"
              "on_crash = 'destroy';;\n"
              "vcpus = 2");
     assert_string_equal(cfg.name, "web1");
     assert_int_equal(cfg.memory_mb, 256);
     assert_int_equal(cfg.domid, 7);
+    assert_string_equal(cfg.kernel, "/boot/vmlinuz");
 }
 
 static void test_later_key_wins(void **state)
