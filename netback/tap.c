@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,7 +16,7 @@ int tap_vif_name(char name[IFNAMSIZ], unsigned domid, unsigned handle)
 }
 
 /* Opens one queue of the tap. */
-static int open_queue(const char *name, bool multi_queue, char *err, size_t errlen)
+static int open_queue(const char *name, char *err, size_t errlen)
 {
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -27,7 +26,7 @@ static int open_queue(const char *name, bool multi_queue, char *err, size_t errl
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
     int hdr_len = (int)TAP_VNET_HDR_LEN;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
@@ -51,10 +50,6 @@ int tap_open(struct tap *t, const char *name, unsigned nqueues, char *err, size_
     memset(t, 0, sizeof(*t));
     for (unsigned i = 0; i < TAP_MAX_QUEUES; i++)
         t->fds[i] = -1;
-    if (nqueues < 1 || nqueues > TAP_MAX_QUEUES) {
-        snprintf(err, errlen, "tap %s: %u queues (must be 1 to %d)", name, nqueues, TAP_MAX_QUEUES);
-        return -EINVAL;
-    }
     if (strlen(name) >= IFNAMSIZ || !*name) {
         snprintf(err, errlen, "tap name '%s' is not a valid interface name", name);
         return -EINVAL;
@@ -64,14 +59,28 @@ int tap_open(struct tap *t, const char *name, unsigned nqueues, char *err, size_
         return -EEXIST;
     }
     snprintf(t->name, sizeof(t->name), "%s", name);
-    for (unsigned i = 0; i < nqueues; i++) {
-        int fd = open_queue(name, nqueues > 1, err, errlen);
-        if (fd < 0) {
-            tap_close(t);
+    int r = tap_set_queues(t, nqueues, err, errlen);
+    if (r)
+        tap_close(t);
+    return r;
+}
+
+int tap_set_queues(struct tap *t, unsigned nqueues, char *err, size_t errlen)
+{
+    if (nqueues < 1 || nqueues > TAP_MAX_QUEUES) {
+        snprintf(err, errlen, "tap %s: %u queues (must be 1 to %d)", t->name, nqueues,
+                 TAP_MAX_QUEUES);
+        return -EINVAL;
+    }
+    while (t->nqueues > nqueues) {
+        close(t->fds[--t->nqueues]);
+        t->fds[t->nqueues] = -1;
+    }
+    while (t->nqueues < nqueues) {
+        int fd = open_queue(t->name, err, errlen);
+        if (fd < 0)
             return fd;
-        }
-        t->fds[i] = fd;
-        t->nqueues = i + 1;
+        t->fds[t->nqueues++] = fd;
     }
     return 0;
 }

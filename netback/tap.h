@@ -27,9 +27,16 @@ struct tap {
  * not fit an interface name. */
 int tap_vif_name(char name[IFNAMSIZ], unsigned domid, unsigned handle);
 
-/* Creates the tap name with nqueues queues (1..TAP_MAX_QUEUES). Returns 0,
- * or -errno with a message in err. The link is left down. */
+/* Creates the tap name with nqueues queues (1..TAP_MAX_QUEUES). The tap is
+ * always a multi-queue one, so that queues can follow what the frontend
+ * negotiates later (tap_set_queues). Returns 0, or -errno with a message in
+ * err. The link is left down. */
 int tap_open(struct tap *t, const char *name, unsigned nqueues, char *err, size_t errlen);
+
+/* Attaches or detaches queues until there are nqueues (1..TAP_MAX_QUEUES):
+ * queue 0 always stays, so the interface survives a reconnect. Returns 0,
+ * or -errno with a message in err (the queues opened so far stay). */
+int tap_set_queues(struct tap *t, unsigned nqueues, char *err, size_t errlen);
 
 /* Tells the kernel which offloads this side can take in frames it reads
  * from the tap: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN (as the

@@ -117,7 +117,7 @@ static void test_tap_lifecycle(void **state)
     assert_contains(l, "tun type tap");
     assert_contains(l, "vnet_hdr on");
     assert_contains(l, "persist off");
-    assert_null(strstr(l, "multi_queue"));
+    assert_contains(l, "multi_queue numqueues 1");
 
     /* A second vif with the same name is refused, and says why. */
     struct tap t2;
@@ -144,6 +144,15 @@ static void test_multi_queue_tap(void **state)
         assert_true(t.fds[i] >= 0);
     const char *l = ip_link("vif6.1");
     assert_contains(l, "multi_queue numqueues 4");
+    /* A reconnect with fewer queues, then more: queue 0 stays. */
+    int fd0 = t.fds[0];
+    assert_int_equal(tap_set_queues(&t, 2, err, sizeof(err)), 0);
+    assert_int_equal(t.fds[0], fd0);
+    assert_int_equal(t.fds[2], -1);
+    assert_contains(ip_link("vif6.1"), "multi_queue numqueues 2");
+    assert_int_equal(tap_set_queues(&t, 3, err, sizeof(err)), 0);
+    assert_contains(ip_link("vif6.1"), "multi_queue numqueues 3");
+    assert_int_equal(tap_set_queues(&t, 0, err, sizeof(err)), -EINVAL);
     tap_close(&t);
     assert_string_equal(ip_link("vif6.1"), "");
 
