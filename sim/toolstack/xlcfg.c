@@ -2,6 +2,7 @@
  * xlcfg.h); the text's syntax is read by xlcfg_syntax.c. */
 #include "xlcfg.h"
 #include "xlcfg_syntax.h"
+#include "toolstack/toolstack.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -181,9 +182,11 @@ static int key_disk(struct xlcfg *cfg, const struct xl_stmt *st, struct key_erro
             key_fail(ke, st->items[i].line, "%s", msg);
             return -1;
         }
+        /* xvda, d0p0 and 51712 are one device: compare the numbers */
         for (unsigned j = 0; j < n; j++) {
-            if (!strcmp(cfg->disks[j].vdev, cfg->disks[n].vdev)) {
-                key_fail(ke, st->items[i].line, "vdev %s is used by two disks", cfg->disks[n].vdev);
+            if (ts_vdev_to_devid(cfg->disks[j].vdev) == ts_vdev_to_devid(cfg->disks[n].vdev)) {
+                key_fail(ke, st->items[i].line, "vdev %s and vdev %s are the same device",
+                         cfg->disks[j].vdev, cfg->disks[n].vdev);
                 return -1;
             }
         }

@@ -8,6 +8,7 @@
  *  - a vdev may carry a deprecated ":cdrom" / ":disk" suffix.
  * Errors name the offending piece and quote the whole spec. */
 #include "xlcfg.h"
+#include "toolstack/toolstack.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -348,6 +349,11 @@ int xlcfg_parse_disk(const char *spec, struct xlcfg_disk *disk, char *err, size_
     }
     if (!disk->vdev[0]) {
         disk_fail(&dp, NULL, "no vdev specified");
+        return -1;
+    }
+    /* libxl only finds this out when it adds the device; say it now */
+    if (ts_vdev_to_devid(disk->vdev) < 0) {
+        disk_fail(&dp, disk->vdev, "invalid or unsupported virtual disk identifier");
         return -1;
     }
     if (!disk->target[0] && !disk->cdrom) {

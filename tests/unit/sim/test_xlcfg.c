@@ -168,7 +168,9 @@ static void test_device_errors(void **state)
               "vif:", "unrecognized argument 'colour'", NULL);
     parse_err("name=\"g\"\ndisk = 'phy:/a,xvda,w'\n", "line 2", "disk:", "list", NULL);
     parse_err("name=\"g\"\ndisk = ['phy:/a,xvda,w', 'phy:/b,xvda,w']\n",
-              "disk:", "vdev xvda is used by two disks", NULL);
+              "disk:", "vdev xvda and vdev xvda are the same device", NULL);
+    parse_err("name=\"g\"\ndisk = ['phy:/a,xvda,w', 'phy:/b,d0p0,w']\n",
+              "disk:", "vdev xvda and vdev d0p0 are the same device", NULL);
     parse_err("name=\"g\"\nuuid = \"1234\"\n", "uuid:", "not a UUID", NULL);
 
     char text[4096] = "name=\"g\"\ndisk=[";

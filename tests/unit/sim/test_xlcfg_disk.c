@@ -148,6 +148,8 @@ static void test_errors(void **state)
     bad("foo:/a,xvda,w", "unknown deprecated disk prefix");
     bad("phy:/dev/sr0,xvdb:floppy,r", "unknown deprecated type");
     bad("target=/a", "no vdev specified");
+    bad("vdev=vda,target=/a", "invalid or unsupported virtual disk identifier: near 'vda'");
+    bad("phy:/a, xvda ,w", "invalid or unsupported virtual disk identifier: near 'xvda '");
     bad("vdev=xvda", "no target specified");
     bad(",raw,xvda,w", "no target specified");
     bad("vdev=xvda,format=empty,target=/a", "empty disk must be a cdrom");
