@@ -68,6 +68,12 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
     }
     uint32_t idx = q->free_head;
     struct bf_slot *s = &q->slots[idx];
+    /* One data page and one for indirect descriptors. */
+    if (bf_pages_get(f, 2, s->page) < 0) {
+        errno = EBUSY;
+        return -1;
+    }
+    s->npages = 2;
     /* A write-typed io with no data: nothing is copied back on completion. */
     struct answer ans = {.io = {.op = BLKFRONT_WRITE, .done = on_answer, .arg = &ans}};
     q->free_head = s->next_free;
@@ -79,7 +85,7 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
     c.operation = BLKIF_OP_READ;
     c.id = idx;
     c.nr_segments = 1;
-    c.seg[0].gref = s->refs[0];
+    c.seg[0].gref = f->pages.refs[s->page[0]];
     c.seg[0].last_sect = 7;
     switch (a) {
     case BF_ATTACK_BAD_OP:
@@ -90,7 +96,8 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
         break;
     case BF_ATTACK_TOO_MANY_SEGMENTS:
         for (unsigned int i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
-            c.seg[i] = (struct blkif_request_segment){.gref = s->refs[0], .last_sect = 7};
+            c.seg[i] =
+                (struct blkif_request_segment){.gref = f->pages.refs[s->page[0]], .last_sect = 7};
         c.nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
         break;
     case BF_ATTACK_LAST_BEFORE_FIRST:
@@ -111,7 +118,7 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
         c.operation = BLKIF_OP_INDIRECT;
         c.indirect_op = a == BF_ATTACK_BAD_INDIRECT_OP ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_READ;
         c.indirect_nr_segments = a == BF_ATTACK_BAD_INDIRECT_OP ? 16 : 4096;
-        c.indirect_grefs[0] = s->refs[f->segs_per_slot];
+        c.indirect_grefs[0] = f->pages.refs[s->page[1]];
         break;
     default:
         break;

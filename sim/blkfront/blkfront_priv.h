@@ -14,14 +14,25 @@
 #define BF_MAX_QUEUES     16u
 #define BF_MAX_RING_PAGES 16u
 #define BF_MAX_SEGS       256u
-/* Grants the data pages of all slots may use together. */
+/* Granted data pages at most (Xen's default grant table: 32768 entries). */
 #define BF_GRANT_BUDGET 30000u
 
 struct bf_slot {
     struct blkfront_io *io; /* NULL when free */
     uint32_t next_free;
-    void *pages;    /* max_segs data pages, then one indirect page */
-    uint32_t *refs; /* their grant references */
+    /* Pool pages of the request: data, then the indirect page if any. */
+    uint32_t npages;
+    uint32_t page[BF_MAX_SEGS + 1];
+};
+
+struct bf_pages {
+    uint32_t count;
+    uint32_t *refs; /* grant reference of each page */
+    char **addr;    /* local address of each page */
+    uint32_t *free; /* stack of free page indices */
+    uint32_t nfree;
+    void **chunks; /* the share calls' regions */
+    uint32_t nchunks;
 };
 
 struct bf_queue {
@@ -44,10 +55,17 @@ struct blkfront {
     uint32_t backend_domid;
     char fe_path[128], be_path[256];
     enum blkif_abi abi;
-    unsigned int segs_per_slot; /* pages per slot for data */
+    unsigned int segs_per_slot; /* the most data pages of one request */
+    struct bf_pages pages;
     unsigned int next_queue;
     struct bf_queue q[BF_MAX_QUEUES];
 };
+
+/* blkfront_pages.c */
+int bf_pages_init(struct blkfront *f, uint32_t count, char *err, size_t errlen);
+void bf_pages_fini(struct blkfront *f);
+int bf_pages_get(struct blkfront *f, uint32_t n, uint32_t *idx);
+void bf_pages_put(struct blkfront *f, uint32_t n, const uint32_t *idx);
 
 /* blkfront_ring.c */
 int bf_queue_setup(struct blkfront *f, struct bf_queue *q, char *err, size_t errlen);

@@ -57,17 +57,7 @@ int bf_queue_setup(struct blkfront *f, struct bf_queue *q, char *err, size_t err
         f->opts.depth = depth;
         q->free_head = NO_SLOT;
         for (uint32_t i = depth; i-- > 0;) {
-            struct bf_slot *s = &q->slots[i];
-            s->refs = calloc(f->segs_per_slot + 1, sizeof(uint32_t));
-            s->pages = s->refs ? pv_gntshr_share(f->shr, f->backend_domid, f->segs_per_slot + 1,
-                                                 s->refs, true)
-                               : NULL;
-            if (!s->pages) {
-                snprintf(err, errlen, "sharing %u data pages: %s", f->segs_per_slot + 1,
-                         strerror(errno));
-                return -1;
-            }
-            s->next_free = q->free_head;
+            q->slots[i].next_free = q->free_head;
             q->free_head = i;
         }
     }
@@ -96,13 +86,7 @@ void bf_queue_drop_ring(struct blkfront *f, struct bf_queue *q)
 
 void bf_queue_free_slots(struct blkfront *f, struct bf_queue *q)
 {
-    if (!q->slots)
-        return;
-    for (unsigned int i = 0; i < f->opts.depth; i++) {
-        if (q->slots[i].pages)
-            unshare_retry(f, q->slots[i].pages, f->segs_per_slot + 1);
-        free(q->slots[i].refs);
-    }
+    (void)f;
     free(q->slots);
     q->slots = NULL;
 }
@@ -142,11 +126,14 @@ static void bf_put_request(struct blkfront *f, struct bf_queue *q, uint32_t idx)
         unsigned int nseg = (unsigned int)((io->len + PAGE - 1) / PAGE);
         size_t left = io->len >> 9;
         struct blkif_request_segment segs[BF_MAX_SEGS];
-        if (io->op != BLKFRONT_READ && io->len)
-            memcpy(s->pages, io->buf, io->len);
+        for (unsigned int i = 0; io->op != BLKFRONT_READ && i < nseg; i++) {
+            size_t at = (size_t)i * PAGE;
+            memcpy(f->pages.addr[s->page[i]], (char *)io->buf + at,
+                   io->len - at < PAGE ? io->len - at : PAGE);
+        }
         for (unsigned int i = 0; i < nseg; i++) {
             size_t n = left < 8 ? left : 8;
-            segs[i].gref = s->refs[i];
+            segs[i].gref = f->pages.refs[s->page[i]];
             segs[i].first_sect = 0;
             segs[i].last_sect = (uint8_t)(n - 1);
             left -= n;
@@ -159,9 +146,8 @@ static void bf_put_request(struct blkfront *f, struct bf_queue *q, uint32_t idx)
             c.operation = BLKIF_OP_INDIRECT;
             c.indirect_op = ring_op(io->op);
             c.indirect_nr_segments = (uint16_t)nseg;
-            memcpy((char *)s->pages + (size_t)f->segs_per_slot * PAGE, segs,
-                   nseg * sizeof(segs[0]));
-            c.indirect_grefs[0] = s->refs[f->segs_per_slot];
+            memcpy(f->pages.addr[s->page[nseg]], segs, nseg * sizeof(segs[0]));
+            c.indirect_grefs[0] = f->pages.refs[s->page[nseg]];
         }
     }
     blkif_req_to_ring(f->abi, blkif_abi_slot(f->abi, q->sring, q->nr_slots, q->req_prod_pvt), &c);
@@ -199,6 +185,15 @@ static bool io_valid(const struct blkfront *f, const struct blkfront_io *io)
     return false;
 }
 
+/* Data pages, plus the indirect page when the segments do not fit. */
+static uint32_t pages_needed(const struct blkfront_io *io)
+{
+    if (io->op == BLKFRONT_DISCARD || io->op == BLKFRONT_SECURE_DISCARD)
+        return 0;
+    uint32_t nseg = (uint32_t)((io->len + PAGE - 1) / PAGE);
+    return nseg + (nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST ? 1 : 0);
+}
+
 int blkfront_submit(struct blkfront *f, struct blkfront_io *io)
 {
     if (!io_valid(f, io))
@@ -209,8 +204,12 @@ int blkfront_submit(struct blkfront *f, struct blkfront_io *io)
         if (q->free_head == NO_SLOT)
             continue;
         uint32_t idx = q->free_head;
-        q->free_head = q->slots[idx].next_free;
-        q->slots[idx].io = io;
+        struct bf_slot *s = &q->slots[idx];
+        s->npages = pages_needed(io);
+        if (bf_pages_get(f, s->npages, s->page) < 0)
+            return s->npages > f->pages.count ? -EINVAL : -EAGAIN;
+        q->free_head = s->next_free;
+        s->io = io;
         q->in_flight++;
         bf_put_request(f, q, idx);
         bf_push_requests(q);
@@ -251,8 +250,12 @@ static int take_responses(struct blkfront *f, struct bf_queue *q)
             }
             struct bf_slot *s = &q->slots[id];
             struct blkfront_io *io = s->io;
-            if (io->op == BLKFRONT_READ && status == BLKIF_RSP_OKAY)
-                memcpy(io->buf, s->pages, io->len);
+            for (size_t at = 0; io->op == BLKFRONT_READ && status == BLKIF_RSP_OKAY && at < io->len;
+                 at += PAGE)
+                memcpy((char *)io->buf + at, f->pages.addr[s->page[at / PAGE]],
+                       io->len - at < PAGE ? io->len - at : PAGE);
+            bf_pages_put(f, s->npages, s->page);
+            s->npages = 0;
             s->io = NULL;
             s->next_free = q->free_head;
             q->free_head = (uint32_t)id;

@@ -156,17 +156,13 @@ static int negotiate(struct blkfront *f, char *err, size_t errlen)
         f->info.max_indirect_segments = ind > BLKIF_MAX_SEGMENTS_PER_REQUEST ? ind : 0;
         f->segs_per_slot = f->info.max_indirect_segments ? f->info.max_indirect_segments
                                                          : BLKIF_MAX_SEGMENTS_PER_REQUEST;
-        /* Every slot owns its pages for good: keep them within the guest's
-         * grant table (Xen's default: 32768 entries), as Linux blkfront is
-         * bounded by the grants it can allocate. */
-        unsigned int per_slot = BF_GRANT_BUDGET / (f->opts.depth * f->info.queues) - 1;
-        if (f->segs_per_slot > per_slot)
-            f->segs_per_slot = per_slot > BLKIF_MAX_SEGMENTS_PER_REQUEST
-                                   ? per_slot
-                                   : BLKIF_MAX_SEGMENTS_PER_REQUEST;
-        if (f->info.max_indirect_segments > f->segs_per_slot)
-            f->info.max_indirect_segments = f->segs_per_slot;
         f->info.max_io = (size_t)f->segs_per_slot * PV_PAGE_SIZE;
+        /* Enough pages for every slot's largest request, within the grant
+         * table; fewer make requests wait for pages. */
+        uint64_t want = (uint64_t)f->opts.depth * f->info.queues * (f->segs_per_slot + 1);
+        if (bf_pages_init(f, want < BF_GRANT_BUDGET ? (uint32_t)want : BF_GRANT_BUDGET, err,
+                          errlen) < 0)
+            return -1;
     }
     for (unsigned int i = 0; i < f->info.queues; i++)
         if (bf_queue_setup(f, &f->q[i], err, errlen) < 0)
@@ -294,6 +290,7 @@ void blkfront_close(struct blkfront *f)
         bf_queue_drop_ring(f, &f->q[i]);
         bf_queue_free_slots(f, &f->q[i]);
     }
+    bf_pages_fini(f);
     if (f->shr)
         pv_gntshr_close(f->shr);
     if (f->xs)
