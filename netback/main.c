@@ -1,0 +1,112 @@
+/* pvback-net: the user-space netif backend daemon.
+ *
+ *   pvback-net [--platform xen|sim:DIR] [--frontend-domid N] [--max-queues N]
+ *
+ * Serves <home>/backend/vif/ (every frontend domain, or only N): one tap per
+ * vif, named vif<domid>.<handle>, on the bridge the vif's bridge key names.
+ * Runs until SIGTERM or SIGINT; xenstore is left as it is, so a restarted
+ * pvback-net takes the vifs over. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "platform.h"
+#include "vif.h"
+#include "xenbus.h"
+#include "xs.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: pvback-net [--platform xen|sim:DIR] [--frontend-domid N] "
+                 "[--max-queues N]\n");
+}
+
+static int parse_num(const char *opt, const char *s, int min, int max, int *out)
+{
+    if (pv_parse_int(s, min, max, out) < 0) {
+        fprintf(stderr, "pvback-net: %s '%s': expected a number from %d to %d\n", opt, s, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_signal(int signo, void *arg)
+{
+    pv_info("signal %d: stopping", signo);
+    pv_loop_stop(arg);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"platform", required_argument, NULL, 'p'},
+        {"frontend-domid", required_argument, NULL, 'd'},
+        {"max-queues", required_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *platform = NULL;
+    int fe_domid = -1, q = VIF_MAX_QUEUES_DEFAULT;
+    int c;
+
+    pv_log_init("pvback-net");
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            platform = optarg;
+            break;
+        case 'd':
+            if (parse_num("--frontend-domid", optarg, 1, 0x7fef, &fe_domid) < 0)
+                return 2;
+            break;
+        case 'q':
+            if (parse_num("--max-queues", optarg, 1, TAP_MAX_QUEUES, &q) < 0)
+                return 2;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct vif_config cfg = {.max_queues = (unsigned)q};
+
+    char err[256];
+    if (pv_platform_init(platform, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pvback-net: %s\n", err);
+        return 1;
+    }
+    /* A write to a tap whose link is gone must not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
+    struct pv_loop *loop = pv_loop_new();
+    struct pv_xs *xs = loop ? pv_xs_open(loop) : NULL;
+    if (!xs) {
+        pv_err("cannot connect to xenstore: %s", strerror(errno));
+        pv_loop_free(loop);
+        return 1;
+    }
+    pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
+    pv_loop_add_signal(loop, SIGINT, on_signal, loop);
+    struct pv_xenbus_backend *be =
+        pv_xenbus_backend_new(xs, &vif_xenbus_ops, pv_platform_self_domid(), fe_domid, &cfg);
+    int rc = 1;
+    if (be) {
+        pv_info("serving backend/vif/%s", fe_domid < 0 ? "*" : "<domid>");
+        rc = pv_loop_run(loop) < 0 ? 1 : 0;
+        pv_xenbus_backend_free(be);
+    }
+    pv_xs_close(xs);
+    pv_loop_free(loop);
+    return rc;
+}

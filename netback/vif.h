@@ -1,0 +1,134 @@
+/* pvback-net's device: the state shared by the xenbus glue (vif_xenbus.c),
+ * the host side (vif_host.c), the guest TX path (vif_tx.c) and the guest
+ * RX path (vif_rx.c). One vif = one tap; one queue = a TX and an RX ring,
+ * their event channel(s) and one queue of the tap. */
+#ifndef PVBACK_NETBACK_VIF_H
+#define PVBACK_NETBACK_VIF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/io/netif.h>
+
+#include "credit.h"
+#include "loop.h"
+#include "netif_txreq.h"
+#include "netlink.h"
+#include "platform.h"
+#include "tap.h"
+#include "vlan_cfg.h"
+#include "xenbus.h"
+
+#define VIF_MAX_QUEUES_DEFAULT 4u
+#define VIF_TX_RING_SIZE       __CONST_RING_SIZE(netif_tx, PV_PAGE_SIZE)
+#define VIF_RX_RING_SIZE       __CONST_RING_SIZE(netif_rx, PV_PAGE_SIZE)
+/* A frame from the guest or the tap: 64 KiB (GSO) plus a VLAN tag. */
+#define VIF_MAX_FRAME (65535u + 4u)
+/* Packets per grant-copy batch and the bytes they may use: what a queue
+ * holds of guest data at any time (XSA-392: bounded). */
+#define VIF_BATCH_PKTS  64u
+#define VIF_ARENA_BYTES (1024u * 1024u)
+#define VIF_MCAST_MAX   64u /* multicast filter entries (Linux: XEN_NETBK_MCAST_MAX) */
+
+struct vif_config {
+    unsigned max_queues;
+};
+
+struct vif;
+
+/* Counters a queue keeps (logged at disconnect). */
+struct vif_stats {
+    uint64_t tx_packets, tx_bytes, tx_dropped; /* guest -> host */
+    uint64_t rx_packets, rx_bytes, rx_dropped; /* host -> guest */
+};
+
+/* One packet of a TX batch. */
+struct vif_txpkt {
+    struct netif_txpkt desc;
+    size_t pos;    /* where its frame starts in the arena */
+    unsigned seg0; /* its first grant-copy segment */
+    unsigned nsegs;
+};
+
+struct vif_queue {
+    struct vif *vif;
+    unsigned idx;
+    netif_tx_sring_t *tx;
+    netif_rx_sring_t *rx;
+    struct pv_evtchn *evt;     /* both ports of the queue */
+    uint32_t tx_port, rx_port; /* local ports; equal without split channels */
+    struct pv_watch *evt_watch;
+    int tap_fd;
+    struct pv_watch *tap_watch;
+    bool tap_paused; /* no RX requests: tap not read until the guest posts some */
+
+    RING_IDX tx_cons, tx_rsp;
+    RING_IDX rx_cons, rx_rsp;
+
+    /* TX batch. */
+    uint8_t *tx_arena;
+    xengnttab_grant_copy_segment_t *tx_segs;
+    struct vif_txpkt *tx_pkts;
+    /* RX batch: packets read from the tap, in the arena. */
+    uint8_t *rx_arena;
+    xengnttab_grant_copy_segment_t *rx_segs;
+    size_t rx_held; /* bytes of a packet at the arena's start waiting for RX slots */
+
+    struct vif_stats st;
+};
+
+struct vif {
+    struct pv_xenbus_dev *xdev;
+    const struct vif_config *cfg;
+    struct pv_loop *loop;
+
+    /* Host side, from probe to remove. */
+    struct tap tap;
+    struct nl *nl;
+    char bridge[IFNAMSIZ];
+    struct vlan_cfg vlan; /* in-netback tagging; inactive when the bridge filters */
+    unsigned mtu;
+
+    /* Per connection: what the frontend negotiated. */
+    struct pv_gnt *gnt;
+    uint32_t domid;
+    unsigned nr_queues;
+    struct vif_queue *queues;
+    bool fe_sg, fe_gso4, fe_gso6, fe_csum, fe_csum6;
+    bool mcast_ctrl;
+    struct pv_xs_watch *mcast_watch;
+    unsigned nr_mcast;
+    uint8_t mcast[VIF_MCAST_MAX][6];
+    struct credit credit;
+    struct pv_timer *credit_timer;
+    bool failed; /* fatal error reported: stop touching the rings */
+};
+
+/* vif_host.c: the tap and the bridge, at probe; and their settings. */
+int vif_host_setup(struct vif *v);
+void vif_host_teardown(struct vif *v);
+/* Offloads the tap may hand us, per what the frontend can receive. */
+int vif_host_set_offloads(struct vif *v);
+
+/* vif_queue.c: rings and event channels of one queue. */
+int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir);
+void vif_queue_disconnect(struct vif_queue *q);
+/* Fails the vif (xenbus error node) once; the rings are no longer used. */
+void vif_fail(struct vif *v, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Publishes responses on a ring and notifies the frontend if it asked. */
+void vif_push_tx(struct vif_queue *q);
+void vif_push_rx(struct vif_queue *q);
+
+/* vif_tx.c: guest -> host. */
+void vif_tx_process(struct vif_queue *q);
+/* vif_rx.c: host -> guest. */
+void vif_rx_process(struct vif_queue *q);
+/* The multicast filter list (a dummy TX request carries changes). */
+int vif_mcast_add(struct vif *v, const uint8_t addr[6]);
+void vif_mcast_del(struct vif *v, const uint8_t addr[6]);
+
+/* vif_xenbus.c */
+extern const struct pv_xenbus_ops vif_xenbus_ops;
+
+#endif
