@@ -238,6 +238,19 @@ static void test_parse_file(void **state)
     assert_int_equal(xlcfg_parse_file(path, &cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "line 2"));
+
+    /* DOS line ends are fine, a NUL byte is not text */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "name=\"dos\"\r\nmemory=8\r\n", 22), 22);
+    close(fd);
+    assert_int_equal(xlcfg_parse_file(path, &cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.name, "dos");
+    assert_int_equal(cfg.memory_mb, 8);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "name=\"a\"\0\n", 10), 10);
+    close(fd);
+    assert_int_equal(xlcfg_parse_file(path, &cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "NUL"));
     unlink(path);
 
     assert_int_equal(xlcfg_parse_file(path, &cfg, err, sizeof(err)), -1);
