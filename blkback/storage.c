@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "storage_file.h"
+#include "storage_url.h"
 
 #define DEFAULT_DEPTH 256u
 
@@ -31,12 +32,45 @@ static const struct pv_storage_ops *engine_by_name(const char *name)
     return NULL;
 }
 
+/* iscsi:// and nfs:// URLs go to the remote drivers, which connect themselves. */
+static struct pv_storage *open_remote(const struct pv_storage_ops *ops,
+                                      const struct pv_storage_params *p, unsigned int depth,
+                                      char *err, size_t errlen)
+{
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        return NULL;
+    }
+    struct pv_storage *s = ops->open_url(p, efd, depth, err, errlen);
+    if (!s) {
+        close(efd);
+        return NULL;
+    }
+    s->ops = ops;
+    s->info.engine = ops->name;
+    s->fd = -1;
+    s->efd = efd;
+    s->depth = depth;
+    s->in_flight = 0;
+    s->done_head = s->done_tail = NULL;
+    return s;
+}
+
 struct pv_storage *pv_storage_open(const struct pv_storage_params *p, char *err, size_t errlen)
 {
     const struct pv_storage_ops *ops = engine_by_name(p->engine);
     struct pv_storage_info info;
     unsigned int depth = p->depth ? p->depth : DEFAULT_DEPTH;
 
+    switch (pv_url_scheme(p->path)) {
+    case PV_URL_ISCSI:
+        return open_remote(&pv_storage_iscsi_ops, p, depth, err, errlen);
+    case PV_URL_NFS:
+        return open_remote(&pv_storage_nfs_ops, p, depth, err, errlen);
+    case PV_URL_NONE:
+        break;
+    }
     if (!ops) {
         snprintf(err, errlen, "unknown storage engine '%s' (expected aio or uring)", p->engine);
         return NULL;
@@ -73,7 +107,7 @@ void pv_storage_close(struct pv_storage *s)
         return;
     pv_storage_kick(s);
     while (s->in_flight) {
-        struct pollfd pfd = {.fd = s->efd, .events = POLLIN};
+        struct pollfd pfd = {.fd = pv_storage_fd(s), .events = POLLIN};
         if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
             break;
         if (pv_storage_reap(s) < 0)
@@ -82,7 +116,8 @@ void pv_storage_close(struct pv_storage *s)
     int fd = s->fd, efd = s->efd;
     s->ops->close(s);
     close(efd);
-    close(fd);
+    if (fd >= 0)
+        close(fd);
 }
 
 const struct pv_storage_info *pv_storage_info(const struct pv_storage *s)
@@ -93,7 +128,8 @@ const struct pv_storage_info *pv_storage_info(const struct pv_storage *s)
 int pv_storage_refresh_size(struct pv_storage *s)
 {
     uint64_t size;
-    int rc = pv_storage_file_size(s->fd, &size);
+    int rc =
+        s->ops->refresh_size ? s->ops->refresh_size(s, &size) : pv_storage_file_size(s->fd, &size);
     if (rc == 0)
         s->info.size = size;
     return rc;
@@ -165,6 +201,13 @@ int pv_storage_submit(struct pv_storage *s, struct pv_storage_req *req)
         return -EINVAL;
 
     s->in_flight++;
+    if (s->ops->discard &&
+        (req->op == PV_STORAGE_DISCARD || req->op == PV_STORAGE_SECURE_DISCARD)) {
+        int rc = req->op == PV_STORAGE_DISCARD ? s->ops->discard(s, req) : -EOPNOTSUPP;
+        if (rc < 0)
+            s->in_flight--;
+        return rc;
+    }
     if (req->op == PV_STORAGE_DISCARD || req->op == PV_STORAGE_SECURE_DISCARD) {
         /* Hole punching and BLKDISCARD have no asynchronous form in libaio;
          * they are quick metadata operations, done here and reported later
@@ -187,7 +230,7 @@ int pv_storage_kick(struct pv_storage *s)
 
 int pv_storage_fd(struct pv_storage *s)
 {
-    return s->efd;
+    return s->ops->poll_fd ? s->ops->poll_fd(s) : s->efd;
 }
 
 unsigned int pv_storage_in_flight(struct pv_storage *s)

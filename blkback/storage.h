@@ -22,6 +22,10 @@ struct pv_storage_params {
     const char *engine; /* "aio", "uring", or NULL for the default (see storage.c) */
     unsigned int depth; /* requests in flight at most; 0: 256 */
     bool buffered;      /* do not use O_DIRECT (it is also dropped where refused) */
+    /* Remote stores only (path is an iscsi:// or nfs:// URL, see
+     * docs/remote-storage.md): */
+    const char *chap_file;          /* iSCSI CHAP secrets; NULL: the default file */
+    unsigned int reconnect_timeout; /* seconds a lost server may stay away; 0: default */
 };
 
 struct pv_storage_info {
@@ -34,7 +38,7 @@ struct pv_storage_info {
     bool can_discard;             /* discard frees space and reads back as zeros */
     bool can_secure_discard;      /* BLKSECDISCARD works */
     uint32_t discard_granularity; /* bytes */
-    const char *engine;           /* "aio" or "uring" */
+    const char *engine;           /* "aio", "uring", "iscsi" or "nfs" */
 };
 
 enum pv_storage_op {
@@ -78,10 +82,20 @@ struct pv_storage_ops {
     int (*kick)(struct pv_storage *s);
     /* Completes what the kernel has finished, without blocking. */
     int (*reap)(struct pv_storage *s);
+
+    /* Drivers that are not fd-based (storage_iscsi.c, storage_nfs.c) set
+     * open_url instead of open and all of the hooks below; file drivers leave
+     * them NULL. open_url connects to params->path (a URL) and fills the
+     * driver's info; completions must make pv_storage_fd() readable. */
+    struct pv_storage *(*open_url)(const struct pv_storage_params *p, int efd, unsigned int depth,
+                                   char *err, size_t errlen);
+    int (*poll_fd)(struct pv_storage *s);                             /* pv_storage_fd() */
+    int (*discard)(struct pv_storage *s, struct pv_storage_req *req); /* queues a discard */
+    int (*refresh_size)(struct pv_storage *s, uint64_t *size);
 };
 
-/* Opens params->path. NULL on failure, with a message naming the path and
- * the reason in err. */
+/* Opens params->path: a file or block device, or an iscsi:// or nfs:// URL.
+ * NULL on failure, with a message naming the path and the reason in err. */
 struct pv_storage *pv_storage_open(const struct pv_storage_params *params, char *err,
                                    size_t errlen);
 /* Waits for every request in flight (calling their callbacks), then closes. */
@@ -106,7 +120,7 @@ unsigned int pv_storage_in_flight(struct pv_storage *s);
 struct pv_storage {
     const struct pv_storage_ops *ops;
     struct pv_storage_info info;
-    int fd;  /* the file or device */
+    int fd;  /* the file or device; -1 for a remote store */
     int efd; /* eventfd: readable when something can be reaped */
     unsigned int depth;
     unsigned int in_flight;                       /* submitted and not yet called back */
@@ -122,5 +136,7 @@ void pv_storage_defer(struct pv_storage *s, struct pv_storage_req *req, int64_t 
 
 extern const struct pv_storage_ops pv_storage_aio_ops;
 extern const struct pv_storage_ops pv_storage_uring_ops;
+extern const struct pv_storage_ops pv_storage_iscsi_ops;
+extern const struct pv_storage_ops pv_storage_nfs_ops;
 
 #endif

@@ -1,0 +1,612 @@
+/* The iSCSI driver: a LUN reached through libiscsi's asynchronous API, driven
+ * from the backend's event loop through the private epoll set of
+ * storage_remote.c.
+ *
+ * Commands: READ(16)/WRITE(16) straight from and into the request's iovec,
+ * SYNCHRONIZE CACHE(16) for flush, UNMAP for discard when READ CAPACITY(16)
+ * and the Logical Block Provisioning VPD page say unmapped blocks read back
+ * as zeros (split to the Block Limits VPD page's bounds).
+ *
+ * Session loss: libiscsi reconnects by itself (a new TCP connection and
+ * login) and re-sends every command that was in flight, so a target restart
+ * costs the guest nothing. If the target stays away longer than the timeout,
+ * the context is torn down (libiscsi cancels what it held and this driver
+ * fails those requests with EIO), and from then on the driver keeps trying
+ * a fresh login every tick while failing new requests at once. */
+#include "storage_iscsi.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "loop.h"
+#include "storage.h"
+#include "storage_remote.h"
+#include "storage_url.h"
+
+#define UA_RETRIES 3 /* UNIT ATTENTION after a target restart: re-issue */
+
+struct iscsi_store;
+
+struct icmd {
+    struct iscsi_store *st;
+    struct pv_storage_req *req;
+    struct scsi_iovec *iov;
+    int iov_cap;
+    int retries;
+    uint64_t lba, blocks; /* what is left to do (discard is split in chunks) */
+    struct unmap_list um;
+    struct icmd *next_free;
+};
+
+struct iscsi_store {
+    struct pv_storage base; /* first: storage.c casts */
+    struct pv_remote_poll poll;
+    struct iscsi_context *ctx;
+    bool logged_in;  /* ctx is a live session (or one libiscsi is re-establishing) */
+    bool connecting; /* a fresh login of our own is under way on ctx */
+    bool connect_failed;
+    struct pv_iscsi_url url;
+    char name[PV_URL_PATH_MAX]; /* the URL without password, for messages */
+    char user[PV_URL_CRED_MAX], password[PV_URL_CRED_MAX];
+    uint32_t block;
+    uint64_t max_unmap_blocks; /* per UNMAP command */
+    unsigned int timeout_s;
+    uint64_t down_since_ms; /* 0: the session is up */
+    bool capacity_pending;
+    unsigned int completed; /* callbacks run during this reap */
+    struct icmd *cmds, *free_cmds;
+    unsigned int ncmds;
+};
+
+static struct iscsi_store *to_st(struct pv_storage *s)
+{
+    return (struct iscsi_store *)s;
+}
+
+/* ---- the secrets file ---- */
+
+int pv_iscsi_secrets_lookup(const char *file, const char *target, char *user, size_t userlen,
+                            char *password, size_t passlen, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "re");
+    if (!f) {
+        snprintf(err, errlen, "CHAP secrets file %s: %s", file, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0077))
+        pv_warn("CHAP secrets file %s is readable by others than its owner", file);
+    char line[1024], t[PV_URL_TARGET_MAX + 1], u[PV_URL_CRED_MAX + 1], p[PV_URL_CRED_MAX + 1];
+    int found = 0, lineno = 0;
+    while (found != 1 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            continue;
+        char extra[2];
+        if (sscanf(s, "%224s %256s %256s %1s", t, u, p, extra) != 3 ||
+            strlen(t) >= PV_URL_TARGET_MAX || strlen(u) >= userlen || strlen(p) >= passlen ||
+            strlen(u) >= PV_URL_CRED_MAX || strlen(p) >= PV_URL_CRED_MAX) {
+            snprintf(err, errlen,
+                     "CHAP secrets file %s line %d: expected '<target-iqn|*> <user> <password>'",
+                     file, lineno);
+            fclose(f);
+            return -1;
+        }
+        bool exact = !strcmp(t, target);
+        if (exact || (!found && !strcmp(t, "*"))) {
+            snprintf(user, userlen, "%s", u);
+            snprintf(password, passlen, "%s", p);
+            found = exact ? 1 : 2;
+        }
+    }
+    fclose(f);
+    return found ? 1 : 0;
+}
+
+/* The CHAP credentials: the secrets file (configured, $PVBACK_ISCSI_SECRETS
+ * or the default if it exists) wins over credentials in the URL, which the
+ * xenstore shows to anyone who may read the backend directory. */
+static int find_credentials(struct iscsi_store *st, const char *chap_file, char *err, size_t errlen)
+{
+    const char *file = chap_file && *chap_file ? chap_file : getenv("PVBACK_ISCSI_SECRETS");
+    bool explicit = file && *file;
+    if (!explicit) {
+        file = PV_ISCSI_SECRETS_DEFAULT;
+        struct stat sb;
+        if (stat(file, &sb) < 0)
+            file = NULL;
+    }
+    if (file) {
+        int rc = pv_iscsi_secrets_lookup(file, st->url.target, st->user, sizeof(st->user),
+                                         st->password, sizeof(st->password), err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            return 0;
+    }
+    snprintf(st->user, sizeof(st->user), "%s", st->url.user);
+    snprintf(st->password, sizeof(st->password), "%s", st->url.password);
+    if (st->user[0])
+        pv_warn("%s: CHAP credentials taken from the URL; prefer a secrets file", st->name);
+    return 0;
+}
+
+/* ---- contexts ---- */
+
+static void portal_of(const struct pv_iscsi_url *u, char *buf, size_t len)
+{
+    if (strchr(u->host, ':'))
+        snprintf(buf, len, "[%s]:%u", u->host, u->port);
+    else
+        snprintf(buf, len, "%s:%u", u->host, u->port);
+}
+
+static struct iscsi_context *new_context(struct iscsi_store *st, char *err, size_t errlen)
+{
+    struct iscsi_context *ctx = iscsi_create_context(PV_ISCSI_INITIATOR);
+    if (!ctx) {
+        snprintf(err, errlen, "%s: cannot create an iSCSI context", st->name);
+        return NULL;
+    }
+    if (iscsi_set_targetname(ctx, st->url.target) ||
+        iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL) ||
+        iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
+        (st->user[0] && iscsi_set_initiator_username_pwd(ctx, st->user, st->password))) {
+        snprintf(err, errlen, "%s: %s", st->name, iscsi_get_error(ctx));
+        iscsi_destroy_context(ctx);
+        return NULL;
+    }
+    /* Give up on an unreachable portal after a few SYNs, not minutes. */
+    iscsi_set_tcp_syncnt(ctx, 3);
+    iscsi_set_tcp_keepalive(ctx, 10, 3, 5);
+    iscsi_set_reconnect_max_retries(ctx, -1);
+    /* After a reconnect, swallow the UNIT ATTENTIONs the target queued. */
+    iscsi_set_no_ua_on_reconnect(ctx, 1);
+    return ctx;
+}
+
+static void update_socket(struct iscsi_store *st)
+{
+    if (st->ctx)
+        pv_remote_poll_set_socket(&st->poll, iscsi_get_fd(st->ctx), iscsi_which_events(st->ctx));
+    else
+        pv_remote_poll_set_socket(&st->poll, -1, 0);
+}
+
+/* ---- commands ---- */
+
+static struct icmd *get_cmd(struct iscsi_store *st)
+{
+    struct icmd *c = st->free_cmds;
+    if (c)
+        st->free_cmds = c->next_free;
+    return c;
+}
+
+static void put_cmd(struct icmd *c)
+{
+    c->req = NULL;
+    c->next_free = c->st->free_cmds;
+    c->st->free_cmds = c;
+}
+
+static void finish(struct icmd *c, int64_t result)
+{
+    struct iscsi_store *st = c->st;
+    struct pv_storage_req *req = c->req;
+    put_cmd(c);
+    st->completed++;
+    pv_storage_complete(&st->base, req, result);
+}
+
+static void on_task(struct iscsi_context *ctx, int status, void *command_data, void *private);
+
+/* Queues (the next part of) c's command on the session. 0 or -errno. */
+static int issue(struct icmd *c)
+{
+    struct iscsi_store *st = c->st;
+    struct pv_storage_req *req = c->req;
+    struct scsi_task *t = NULL;
+    uint32_t bytes = (uint32_t)(c->blocks * st->block);
+
+    switch (req->op) {
+    case PV_STORAGE_READ:
+        t = iscsi_read16_iov_task(st->ctx, (int)st->url.lun, c->lba, bytes, (int)st->block, 0, 0, 0,
+                                  0, 0, on_task, c, c->iov, req->iovcnt);
+        break;
+    case PV_STORAGE_WRITE:
+        t = iscsi_write16_iov_task(st->ctx, (int)st->url.lun, c->lba, NULL, bytes, (int)st->block,
+                                   0, 0, 0, 0, 0, on_task, c, c->iov, req->iovcnt);
+        break;
+    case PV_STORAGE_FLUSH:
+        t = iscsi_synchronizecache16_task(st->ctx, (int)st->url.lun, 0, 0, 0, 0, on_task, c);
+        break;
+    case PV_STORAGE_DISCARD: {
+        uint64_t n = c->blocks < st->max_unmap_blocks ? c->blocks : st->max_unmap_blocks;
+        c->um = (struct unmap_list){.lba = c->lba, .num = (uint32_t)n};
+        t = iscsi_unmap_task(st->ctx, (int)st->url.lun, 0, 0, &c->um, 1, on_task, c);
+        break;
+    }
+    default:
+        return -EOPNOTSUPP;
+    }
+    return t ? 0 : -ENOMEM;
+}
+
+static int64_t task_result(struct iscsi_store *st, struct icmd *c, int status,
+                           struct scsi_task *task)
+{
+    if (status == SCSI_STATUS_GOOD)
+        return 0;
+    if (status == SCSI_STATUS_CHECK_CONDITION) {
+        pv_warn("%s: command 0x%02x at block %" PRIu64 " failed: %s (%s)", st->name, task->cdb[0],
+                c->lba, scsi_sense_key_str(task->sense.key), scsi_sense_ascq_str(task->sense.ascq));
+        return task->sense.key == SCSI_SENSE_DATA_PROTECTION ? -EROFS : -EIO;
+    }
+    if (status == SCSI_STATUS_CANCELLED)
+        pv_warn("%s: command 0x%02x cancelled: the target stayed away longer than %u s", st->name,
+                task->cdb[0], st->timeout_s);
+    else
+        pv_warn("%s: command 0x%02x failed with status %d: %s", st->name, task->cdb[0], status,
+                iscsi_get_error(st->ctx));
+    return -EIO;
+}
+
+static void on_task(struct iscsi_context *ctx, int status, void *command_data, void *private)
+{
+    (void)ctx;
+    struct icmd *c = private;
+    struct iscsi_store *st = c->st;
+    struct scsi_task *task = command_data;
+    bool unit_attention =
+        status == SCSI_STATUS_CHECK_CONDITION && task->sense.key == SCSI_SENSE_UNIT_ATTENTION;
+    int64_t rc = unit_attention && c->retries < UA_RETRIES ? 1 : task_result(st, c, status, task);
+    scsi_free_scsi_task(task);
+
+    if (rc == 1) { /* re-issue the same part */
+        c->retries++;
+        rc = issue(c);
+    } else if (rc == 0 && c->req->op == PV_STORAGE_DISCARD && c->blocks > c->um.num) {
+        c->lba += c->um.num;
+        c->blocks -= c->um.num;
+        rc = issue(c);
+    } else if (rc == 0) {
+        rc = 1; /* done */
+    }
+    if (rc == 0)
+        return; /* another part is on its way */
+    finish(c, rc == 1 ? (int64_t)c->req->length : rc);
+}
+
+/* ---- the driver ops ---- */
+
+static int iscsi_submit(struct pv_storage *s, struct pv_storage_req *req)
+{
+    struct iscsi_store *st = to_st(s);
+    if (req->length % st->block)
+        return -EINVAL;
+    struct icmd *c = get_cmd(st);
+    if (!c)
+        return -EAGAIN;
+    c->req = req;
+    c->retries = 0;
+    c->lba = req->offset / st->block;
+    c->blocks = req->length / st->block;
+    if (req->op == PV_STORAGE_READ || req->op == PV_STORAGE_WRITE) {
+        if (req->iovcnt > c->iov_cap) {
+            struct scsi_iovec *n = realloc(c->iov, sizeof(*n) * (size_t)req->iovcnt);
+            if (!n) {
+                put_cmd(c);
+                return -ENOMEM;
+            }
+            c->iov = n;
+            c->iov_cap = req->iovcnt;
+        }
+        for (int i = 0; i < req->iovcnt; i++)
+            c->iov[i] = (struct scsi_iovec){req->iov[i].iov_base, req->iov[i].iov_len};
+    }
+    if (!st->logged_in || st->connecting) {
+        /* Past the timeout with no session: fail now rather than hold the
+         * guest's request for a target that may never come back. */
+        put_cmd(c);
+        pv_storage_defer(s, req, -EIO);
+        return 0;
+    }
+    int rc = issue(c);
+    if (rc < 0)
+        put_cmd(c);
+    return rc;
+}
+
+static int iscsi_discard(struct pv_storage *s, struct pv_storage_req *req)
+{
+    if (!s->info.can_discard)
+        return -EOPNOTSUPP;
+    return iscsi_submit(s, req);
+}
+
+static int iscsi_kick(struct pv_storage *s)
+{
+    update_socket(to_st(s));
+    return 0;
+}
+
+static void on_capacity(struct iscsi_context *ctx, int status, void *command_data, void *private)
+{
+    (void)ctx;
+    struct iscsi_store *st = private;
+    struct scsi_task *task = command_data;
+    st->capacity_pending = false;
+    if (status == SCSI_STATUS_GOOD) {
+        struct scsi_readcapacity16 *rc16 = scsi_datain_unmarshall(task);
+        if (rc16 && rc16->block_length == st->block)
+            st->base.info.size = (rc16->returned_lba + 1) * st->block;
+    }
+    scsi_free_scsi_task(task);
+}
+
+static int iscsi_refresh_size(struct pv_storage *s, uint64_t *size)
+{
+    struct iscsi_store *st = to_st(s);
+    /* Asynchronous: the answer lands in info.size for the next call. A
+     * synchronous READ CAPACITY would run libiscsi's own loop, and with it
+     * other requests' callbacks, from inside the caller. */
+    if (st->logged_in && !st->connecting && !st->capacity_pending &&
+        iscsi_readcapacity16_task(st->ctx, (int)st->url.lun, on_capacity, st))
+        st->capacity_pending = true;
+    update_socket(st);
+    *size = s->info.size;
+    return 0;
+}
+
+static void on_fresh_login(struct iscsi_context *ctx, int status, void *command_data, void *private)
+{
+    (void)ctx;
+    (void)command_data;
+    struct iscsi_store *st = private;
+    st->connecting = false;
+    if (status == SCSI_STATUS_GOOD) {
+        st->logged_in = true;
+        st->down_since_ms = 0;
+        pv_info("%s: logged in to the target again", st->name);
+    } else {
+        st->connect_failed = true;
+    }
+}
+
+/* Once a tick: notice a lost session, give up on it after the timeout, and
+ * then keep trying fresh logins. */
+static void tick(struct iscsi_store *st)
+{
+    char err[256];
+    uint64_t now = pv_now_ms();
+
+    if (st->logged_in) {
+        if (iscsi_is_logged_in(st->ctx)) {
+            if (st->down_since_ms)
+                pv_info("%s: session re-established", st->name);
+            st->down_since_ms = 0;
+            return;
+        }
+        if (!st->down_since_ms) {
+            st->down_since_ms = now;
+            pv_warn("%s: session lost (%s); reconnecting", st->name, iscsi_get_error(st->ctx));
+        }
+        if (now - st->down_since_ms < st->timeout_s * 1000ull)
+            return;
+        pv_err("%s: no session for %u s: failing in-flight requests", st->name, st->timeout_s);
+        st->logged_in = false;
+        st->capacity_pending = false;
+        iscsi_destroy_context(st->ctx); /* cancels (and so fails) what it holds */
+        st->ctx = NULL;
+    }
+    if (st->connecting && !st->connect_failed)
+        return;
+    if (st->ctx)
+        iscsi_destroy_context(st->ctx);
+    st->connect_failed = false;
+    st->ctx = new_context(st, err, sizeof(err));
+    if (!st->ctx)
+        return;
+    char portal[PV_URL_HOST_MAX + 16];
+    portal_of(&st->url, portal, sizeof(portal));
+    st->connecting = true;
+    if (iscsi_full_connect_async(st->ctx, portal, (int)st->url.lun, on_fresh_login, st) < 0)
+        st->connect_failed = true;
+}
+
+static int iscsi_reap(struct pv_storage *s)
+{
+    struct iscsi_store *st = to_st(s);
+    int revents;
+    bool ticked;
+    st->completed = 0;
+    pv_remote_poll_check(&st->poll, &revents, &ticked);
+    if (st->ctx && (revents || ticked) && iscsi_service(st->ctx, revents) < 0) {
+        if (st->connecting)
+            st->connect_failed = true;
+        else
+            pv_warn("%s: %s", st->name, iscsi_get_error(st->ctx));
+    }
+    if (ticked)
+        tick(st);
+    update_socket(st);
+    return (int)st->completed;
+}
+
+static int iscsi_poll_fd(struct pv_storage *s)
+{
+    return to_st(s)->poll.epfd;
+}
+
+static void iscsi_close(struct pv_storage *s)
+{
+    struct iscsi_store *st = to_st(s);
+    if (st->ctx) {
+        if (st->logged_in && iscsi_is_logged_in(st->ctx))
+            iscsi_logout_sync(st->ctx);
+        iscsi_destroy_context(st->ctx);
+    }
+    pv_remote_poll_fini(&st->poll);
+    for (unsigned int i = 0; i < st->ncmds; i++)
+        free(st->cmds[i].iov);
+    free(st->cmds);
+    explicit_bzero(st->password, sizeof(st->password));
+    free(st);
+}
+
+/* ---- opening: synchronous, so that every failure has a clear message ---- */
+
+static struct scsi_task *probe(struct iscsi_store *st, struct scsi_task *t, const char *what,
+                               char *err, size_t errlen)
+{
+    if (t && t->status == SCSI_STATUS_GOOD)
+        return t;
+    if (!t)
+        snprintf(err, errlen, "%s: %s failed: %s", st->name, what, iscsi_get_error(st->ctx));
+    else if (t->status == SCSI_STATUS_CHECK_CONDITION)
+        snprintf(err, errlen, "%s: %s failed: %s (%s)", st->name, what,
+                 scsi_sense_key_str(t->sense.key), scsi_sense_ascq_str(t->sense.ascq));
+    else
+        snprintf(err, errlen, "%s: %s failed: %s", st->name, what, iscsi_get_error(st->ctx));
+    if (t)
+        scsi_free_scsi_task(t);
+    return NULL;
+}
+
+/* Sizes from READ CAPACITY(16), discard from the VPD pages. */
+static int read_geometry(struct iscsi_store *st, bool read_only, char *err, size_t errlen)
+{
+    struct pv_storage_info *in = &st->base.info;
+    int lun = (int)st->url.lun;
+    struct scsi_task *t = probe(st, iscsi_readcapacity16_sync(st->ctx, lun),
+                                "READ CAPACITY(16) on the LUN", err, errlen);
+    if (!t)
+        return -1;
+    struct scsi_readcapacity16 *rc16 = scsi_datain_unmarshall(t);
+    if (!rc16 || rc16->block_length < 512 || rc16->block_length > 65536 ||
+        (rc16->block_length & (rc16->block_length - 1)) || rc16->lbppbe > 16) {
+        snprintf(err, errlen, "%s: the LUN reports an unusable block size", st->name);
+        scsi_free_scsi_task(t);
+        return -1;
+    }
+    st->block = rc16->block_length;
+    *in = (struct pv_storage_info){
+        .size = (rc16->returned_lba + 1) * rc16->block_length,
+        .logical_block = rc16->block_length,
+        .physical_block = rc16->block_length << rc16->lbppbe,
+        .read_only = read_only,
+        .discard_granularity = rc16->block_length,
+    };
+    bool lbpme = rc16->lbpme, lbprz = rc16->lbprz;
+    scsi_free_scsi_task(t);
+
+    st->max_unmap_blocks = UINT32_MAX;
+    if (!lbpme || !lbprz || read_only)
+        return 0; /* no thin provisioning, or unmapped blocks need not read as zeros */
+    char ignored[64];
+    t = probe(
+        st,
+        iscsi_inquiry_sync(st->ctx, lun, 1, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING, 255),
+        "INQUIRY", ignored, sizeof(ignored));
+    struct scsi_inquiry_logical_block_provisioning *lbp = t ? scsi_datain_unmarshall(t) : NULL;
+    bool unmap = lbp && lbp->lbpu;
+    if (t)
+        scsi_free_scsi_task(t);
+    if (!unmap)
+        return 0;
+    t = probe(st, iscsi_inquiry_sync(st->ctx, lun, 1, SCSI_INQUIRY_PAGECODE_BLOCK_LIMITS, 255),
+              "INQUIRY", ignored, sizeof(ignored));
+    struct scsi_inquiry_block_limits *bl = t ? scsi_datain_unmarshall(t) : NULL;
+    if (bl) {
+        if (bl->max_unmap == 0 || bl->max_unmap_bdc == 0)
+            unmap = false; /* the target takes no UNMAP after all */
+        else
+            st->max_unmap_blocks = bl->max_unmap;
+        if (bl->opt_unmap_gran > 1 && bl->opt_unmap_gran < (1u << 20))
+            in->discard_granularity = bl->opt_unmap_gran * st->block;
+    }
+    if (t)
+        scsi_free_scsi_task(t);
+    in->can_discard = unmap;
+    return 0;
+}
+
+static struct pv_storage *iscsi_open_url(const struct pv_storage_params *p, int efd,
+                                         unsigned int depth, char *err, size_t errlen)
+{
+    struct iscsi_store *st = calloc(1, sizeof(*st));
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->poll.epfd = st->poll.timerfd = -1;
+    pv_url_redact(p->path, st->name, sizeof(st->name));
+    if (pv_iscsi_url_parse(p->path, &st->url, err, errlen) < 0 ||
+        find_credentials(st, p->chap_file, err, errlen) < 0)
+        goto fail;
+    st->timeout_s = pv_remote_timeout(p->reconnect_timeout);
+    st->ctx = new_context(st, err, errlen);
+    if (!st->ctx)
+        goto fail;
+    char portal[PV_URL_HOST_MAX + 16];
+    portal_of(&st->url, portal, sizeof(portal));
+    char why[300];
+    if (pv_remote_probe(st->url.host, st->url.port, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s: target portal: %s", st->name, why);
+        goto fail;
+    }
+    iscsi_set_timeout(st->ctx, PV_REMOTE_CONNECT_TIMEOUT);
+    if (iscsi_full_connect_sync(st->ctx, portal, (int)st->url.lun) < 0) {
+        snprintf(err, errlen, "%s: login to target %s LUN %u at %s failed: %s", st->name,
+                 st->url.target, st->url.lun, portal, iscsi_get_error(st->ctx));
+        goto fail;
+    }
+    if (read_geometry(st, p->read_only, err, errlen) < 0)
+        goto fail;
+    /* In-flight commands wait for a reconnect; our tick enforces the bound. */
+    iscsi_set_timeout(st->ctx, 0);
+    st->logged_in = true;
+    st->ncmds = depth;
+    st->cmds = calloc(depth, sizeof(*st->cmds));
+    if (!st->cmds || pv_remote_poll_init(&st->poll, efd, err, errlen) < 0)
+        goto fail;
+    for (unsigned int i = 0; i < depth; i++) {
+        st->cmds[i].st = st;
+        st->cmds[i].next_free = i + 1 < depth ? &st->cmds[i + 1] : NULL;
+    }
+    st->free_cmds = &st->cmds[0];
+    update_socket(st);
+    pv_info("%s: %" PRIu64 " bytes, %u-byte blocks%s", st->name, st->base.info.size, st->block,
+            st->base.info.can_discard ? ", UNMAP" : "");
+    return &st->base;
+fail:
+    iscsi_close(&st->base);
+    return NULL;
+}
+
+const struct pv_storage_ops pv_storage_iscsi_ops = {
+    .name = "iscsi",
+    .open_url = iscsi_open_url,
+    .close = iscsi_close,
+    .submit = iscsi_submit,
+    .kick = iscsi_kick,
+    .reap = iscsi_reap,
+    .poll_fd = iscsi_poll_fd,
+    .discard = iscsi_discard,
+    .refresh_size = iscsi_refresh_size,
+};

@@ -1,0 +1,202 @@
+# Storage servers for the remote storage tests, on loopback only: tgtd (an
+# iSCSI target with a file-backed LUN) and nfs-ganesha with rpcbind (an NFS
+# export of a temporary folder through the VFS FSAL). Source it after lib.sh;
+# srv_cleanup stops whatever was started (call it from the test's EXIT trap).
+#
+# What it takes to run them here, without systemd:
+# - tgtd keeps its control socket in /var/run/tgtd/socket.<control port>:
+#   the folder must exist, and a private control port (-C) per test lets
+#   several tests run at once. Its configuration is not persistent: every
+#   start re-creates the target and LUN with tgtadm. It ignores SIGTERM while
+#   it has targets; a clean stop is "offline, delete targets, delete system".
+# - ganesha needs rpcbind for NFSv3 (MOUNT and NFS register there), a
+#   recovery folder for NFSv4 client records (RecoveryRoot, here private),
+#   no grace period (Graceless) so that a restarted server serves at once,
+#   and it binds the fixed NFS port 2049: NFS tests take a host-wide lock.
+#   It logs DBus errors without a system bus; they are harmless.
+SRV_DIR=
+SRV_TGT_PORT=
+SRV_TGT_CTL=
+SRV_TGT_PID=
+SRV_TGT_IQN=
+SRV_NFS_PID=
+SRV_RPCBIND_PID=
+SRV_LOCK_FD=
+
+srv_dir() {
+    [ -n "$SRV_DIR" ] || SRV_DIR=$(mktemp -d /tmp/pvback-srv.XXXXXX)
+}
+
+# srv_wait WHAT TRIES CMD...: runs CMD every 0.1 s until it succeeds.
+srv_wait() {
+    local what=$1 tries=$2 i
+    shift 2
+    for i in $(seq "$tries"); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "$what: not ready after $((tries / 10)) s"
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it).
+srv_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+srv_tgtadm() {
+    tgtadm -C "$SRV_TGT_CTL" --lld iscsi "$@"
+}
+
+# srv_tgtd_start SIZE [USER PASSWORD]: tgtd on a free loopback port with
+# target $SRV_TGT_IQN, LUN 1 backed by $SRV_DIR/lun.img (created at SIZE if
+# absent, thin-provisioned so that UNMAP is offered), and CHAP when given.
+# Exports SRV_TGT_URL (the LUN's iscsi:// URL, without credentials).
+SRV_TGT_SIZE=
+SRV_TGT_USER=
+SRV_TGT_PASS=
+srv_tgtd_start() {
+    srv_dir
+    SRV_TGT_SIZE=$1 SRV_TGT_USER=${2:-} SRV_TGT_PASS=${3:-}
+    [ -n "$SRV_TGT_PORT" ] || SRV_TGT_PORT=$(srv_free_port)
+    [ -n "$SRV_TGT_CTL" ] || SRV_TGT_CTL=$((20000 + $$ % 10000))
+    SRV_TGT_IQN=iqn.2024-11.org.pvback:test-$$
+    [ -f "$SRV_DIR/lun.img" ] || truncate -s "$SRV_TGT_SIZE" "$SRV_DIR/lun.img"
+    mkdir -p /var/run/tgtd
+    tgtd -f -C "$SRV_TGT_CTL" --iscsi portal=127.0.0.1:"$SRV_TGT_PORT" \
+        >>"$SRV_DIR/tgtd.log" 2>&1 &
+    SRV_TGT_PID=$!
+    srv_wait "tgtd" 100 srv_tgtadm --op show --mode target
+    srv_tgtadm --op new --mode target --tid 1 -T "$SRV_TGT_IQN"
+    srv_tgtadm --op new --mode logicalunit --tid 1 --lun 1 -b "$SRV_DIR/lun.img" --bstype rdwr
+    srv_tgtadm --op update --mode logicalunit --tid 1 --lun 1 --params thin_provisioning=1
+    if [ -n "$SRV_TGT_USER" ]; then
+        srv_tgtadm --op new --mode account --user "$SRV_TGT_USER" --password "$SRV_TGT_PASS"
+        srv_tgtadm --op bind --mode account --tid 1 --user "$SRV_TGT_USER"
+    fi
+    srv_tgtadm --op bind --mode target --tid 1 -I ALL
+    SRV_TGT_URL=iscsi://127.0.0.1:$SRV_TGT_PORT/$SRV_TGT_IQN/1
+    export SRV_TGT_URL
+}
+
+# srv_tgtd_kill: the target dies at once, as in a crash (SIGKILL).
+srv_tgtd_kill() {
+    [ -n "$SRV_TGT_PID" ] || return 0
+    kill -KILL "$SRV_TGT_PID" 2>/dev/null || true
+    wait "$SRV_TGT_PID" 2>/dev/null || true
+    SRV_TGT_PID=
+}
+
+srv_tgtd_stop() {
+    [ -n "$SRV_TGT_PID" ] || return 0
+    srv_tgtadm --op update --mode sys --name State -v offline >/dev/null 2>&1 || true
+    srv_tgtadm --op delete --mode target --tid 1 --force >/dev/null 2>&1 || true
+    tgtadm -C "$SRV_TGT_CTL" --op delete --mode system >/dev/null 2>&1 || true
+    proc_gone "$SRV_TGT_PID" || srv_tgtd_kill
+    wait "$SRV_TGT_PID" 2>/dev/null || true
+    SRV_TGT_PID=
+}
+
+# srv_tgtd_restart DOWN_SECONDS: crash, stay away, come back with the same
+# target, LUN and port.
+srv_tgtd_restart() {
+    srv_tgtd_kill
+    sleep "$1"
+    srv_tgtd_start "$SRV_TGT_SIZE" "$SRV_TGT_USER" "$SRV_TGT_PASS"
+}
+
+srv_nfs_ready() {
+    rpcinfo -T tcp 127.0.0.1 nfs 3 && rpcinfo -T tcp 127.0.0.1 mountd 3
+}
+
+# srv_nfs_start SIZE: rpcbind (unless one runs), and ganesha exporting
+# $SRV_DIR/export (path /export-<pid> for NFSv3 is the folder itself; the
+# NFSv4 pseudo path is /pvback-<pid>) with image.raw of SIZE in it.
+# Exports SRV_NFS3_URL and SRV_NFS4_URL.
+SRV_NFS_SIZE=
+srv_nfs_start() {
+    srv_dir
+    SRV_NFS_SIZE=$1
+    if [ -z "$SRV_LOCK_FD" ]; then
+        exec {SRV_LOCK_FD}>/run/lock/pvback-test-nfs.lock
+        flock -w 900 "$SRV_LOCK_FD" || fail "another NFS test holds port 2049 for too long"
+    fi
+    mkdir -p "$SRV_DIR/export" "$SRV_DIR/recovery"
+    [ -f "$SRV_DIR/export/image.raw" ] || truncate -s "$SRV_NFS_SIZE" "$SRV_DIR/export/image.raw"
+    if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+        rpcbind -w -f >>"$SRV_DIR/rpcbind.log" 2>&1 &
+        SRV_RPCBIND_PID=$!
+        srv_wait rpcbind 50 rpcinfo -p 127.0.0.1
+    fi
+    cat >"$SRV_DIR/ganesha.conf" <<EOF
+NFS_CORE_PARAM {
+    Bind_addr = 127.0.0.1;
+    NFS_Port = 2049;
+    Protocols = 3, 4;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+    Enable_UDP = false;
+}
+NFSV4 {
+    Graceless = true;
+    RecoveryBackend = fs;
+    RecoveryRoot = $SRV_DIR/recovery;
+}
+NFS_KRB5 { Active_krb5 = false; }
+EXPORT {
+    Export_Id = 77;
+    Path = $SRV_DIR/export;
+    Pseudo = /pvback-$$;
+    Access_Type = RW;
+    Squash = No_Root_Squash;
+    Protocols = 3, 4;
+    Transports = TCP;
+    SecType = sys;
+    FSAL { Name = VFS; }
+}
+EOF
+    ganesha.nfsd -F -f "$SRV_DIR/ganesha.conf" -L "$SRV_DIR/ganesha.log" \
+        -p "$SRV_DIR/ganesha.pid" -N NIV_EVENT >>"$SRV_DIR/ganesha.out" 2>&1 &
+    SRV_NFS_PID=$!
+    srv_wait ganesha 300 srv_nfs_ready
+    SRV_NFS3_URL=nfs://127.0.0.1$SRV_DIR/export/image.raw
+    SRV_NFS4_URL="nfs://127.0.0.1/pvback-$$/image.raw?version=4"
+    export SRV_NFS3_URL SRV_NFS4_URL
+}
+
+# srv_nfs_kill: ganesha dies at once, as in a crash (SIGKILL); its rpcbind
+# registrations stay until the restarted one replaces them.
+srv_nfs_kill() {
+    [ -n "$SRV_NFS_PID" ] || return 0
+    kill -KILL "$SRV_NFS_PID" 2>/dev/null || true
+    wait "$SRV_NFS_PID" 2>/dev/null || true
+    SRV_NFS_PID=
+}
+
+srv_nfs_stop() {
+    [ -n "$SRV_NFS_PID" ] || return 0
+    kill -TERM "$SRV_NFS_PID" 2>/dev/null || true
+    proc_gone "$SRV_NFS_PID" || srv_nfs_kill
+    wait "$SRV_NFS_PID" 2>/dev/null || true
+    SRV_NFS_PID=
+}
+
+srv_nfs_restart() {
+    srv_nfs_kill
+    sleep "$1"
+    srv_nfs_start "$SRV_NFS_SIZE"
+}
+
+srv_cleanup() {
+    srv_tgtd_stop
+    srv_nfs_stop
+    if [ -n "$SRV_RPCBIND_PID" ]; then
+        kill -TERM "$SRV_RPCBIND_PID" 2>/dev/null || true
+        wait "$SRV_RPCBIND_PID" 2>/dev/null || true
+        SRV_RPCBIND_PID=
+    fi
+    [ -z "$SRV_TGT_CTL" ] || rm -f /var/run/tgtd/socket."$SRV_TGT_CTL"{,.lock}
+    if [ -n "$SRV_DIR" ]; then
+        rm -rf "$SRV_DIR"
+        SRV_DIR=
+    fi
+}
