@@ -91,9 +91,13 @@ void watch_proc_forget_files(struct watch *w, enum watch_kind kind, uint32_t dom
 void watch_proc_free_all(struct watch *w);
 
 /* --- watch_taps.c --------------------------------------------------------- */
-/* Whether a network interface name is one of domid's vifs: "vif<domid>.<n>",
- * optionally with a suffix ("vif3.0-emu"). */
+/* The domain of a vif interface name "vif<domid>.<n>", optionally with a
+ * suffix ("vif3.0-emu"); false for any other name. */
+bool watch_tap_domid(const char *ifname, uint32_t *domid);
+/* Whether ifname is one of domid's vifs. */
 bool watch_is_guest_tap(const char *ifname, uint32_t domid);
+/* Calls cb for the domain of every vif interface present (repeats possible). */
+void watch_tap_domains(void (*cb)(uint32_t domid, void *arg), void *arg);
 /* Deletes every such interface; returns how many were deleted. */
 int watch_delete_taps(uint32_t domid);
 

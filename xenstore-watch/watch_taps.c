@@ -13,19 +13,49 @@
 #include "log.h"
 #include "watch.h"
 
-bool watch_is_guest_tap(const char *ifname, uint32_t domid)
+bool watch_tap_domid(const char *ifname, uint32_t *domid)
 {
-    char prefix[20];
-    int n = snprintf(prefix, sizeof(prefix), "vif%u.", domid);
-    if (strncmp(ifname, prefix, (size_t)n))
+    uint64_t v = 0;
+    const char *p = ifname;
+
+    if (strncmp(p, "vif", 3))
         return false;
-    const char *p = ifname + n;
-    if (*p < '0' || *p > '9')
+    p += 3;
+    if (*p < '0' || *p > '9' || (*p == '0' && p[1] != '.'))
+        return false;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (uint64_t)(*p++ - '0');
+        if (v > 0x7fef)
+            return false;
+    }
+    if (*p++ != '.' || *p < '0' || *p > '9')
         return false;
     while (*p >= '0' && *p <= '9')
         p++;
     /* "vif3.0" or a derived name such as "vif3.0-emu"; not "vif3.0x". */
-    return *p == '\0' || *p == '-';
+    if (*p != '\0' && *p != '-')
+        return false;
+    *domid = (uint32_t)v;
+    return true;
+}
+
+bool watch_is_guest_tap(const char *ifname, uint32_t domid)
+{
+    uint32_t d;
+    return watch_tap_domid(ifname, &d) && d == domid;
+}
+
+void watch_tap_domains(void (*cb)(uint32_t domid, void *arg), void *arg)
+{
+    struct if_nameindex *ifs = if_nameindex();
+    uint32_t domid;
+
+    if (!ifs)
+        return;
+    for (struct if_nameindex *i = ifs; i->if_index; i++)
+        if (watch_tap_domid(i->if_name, &domid))
+            cb(domid, arg);
+    if_freenameindex(ifs);
 }
 
 /* RTM_DELLINK for one interface; 0 or -errno. */

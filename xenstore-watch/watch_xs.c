@@ -131,12 +131,27 @@ static bool set_add(uint32_t *set, unsigned *n, unsigned cap, uint32_t domid)
     return true;
 }
 
-/* Every domain we know of (processes, backend directories of claimed kinds)
- * that no longer exists gets cleaned up. */
+struct dead_set {
+    struct watch *w;
+    uint32_t *v;
+    unsigned n;
+};
+
+/* Xen has at most 0x7ff0 domains; a set of that size is 128 KiB. */
+#define DEAD_CAP 0x7ff0
+
+static void add_if_dead(uint32_t domid, void *arg)
+{
+    struct dead_set *s = arg;
+    if (!watch_domain_alive(s->w, domid))
+        set_add(s->v, &s->n, DEAD_CAP, domid);
+}
+
+/* Every domain we know of (processes, backend directories of claimed kinds,
+ * vif interfaces) that no longer exists gets cleaned up. */
 static void sweep_dead(struct watch *w)
 {
-    /* Xen has at most 0x7ff0 domains; a set of that size is 128 KiB. */
-    enum { CAP = 0x7ff0 };
+    enum { CAP = DEAD_CAP };
     uint32_t *dead = malloc(CAP * sizeof(*dead));
     unsigned ndead = 0;
 
@@ -157,6 +172,11 @@ static void sweep_dead(struct watch *w)
                 set_add(dead, &ndead, CAP, domid);
         }
         free(doms);
+    }
+    if (w->claims & (1u << WATCH_VIF)) {
+        struct dead_set set = {w, dead, ndead};
+        watch_tap_domains(add_if_dead, &set);
+        ndead = set.n;
     }
     for (unsigned i = 0; i < ndead; i++)
         cleanup_domain(w, dead[i]);

@@ -80,6 +80,16 @@ static void test_guest_tap_names(void **state)
     assert_false(watch_is_guest_tap("vif3", 3));
     assert_false(watch_is_guest_tap("xenbr0", 3));
     assert_false(watch_is_guest_tap("tap3.0", 3));
+
+    uint32_t d = 99;
+    assert_true(watch_tap_domid("vif32752.3", &d) == false); /* beyond the last domid */
+    assert_true(watch_tap_domid("vif32751.3", &d));
+    assert_int_equal(d, 32751);
+    assert_true(watch_tap_domid("vif0.1", &d));
+    assert_int_equal(d, 0);
+    assert_false(watch_tap_domid("vif03.1", &d)); /* not how netback names it */
+    assert_false(watch_tap_domid("vif.1", &d));
+    assert_false(watch_tap_domid("vifx.1", &d));
 }
 
 int main(void)
