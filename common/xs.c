@@ -51,6 +51,7 @@ struct pv_xs {
 int pv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
+    bool overflow = false; /* ERANGE, but only once the whole value is digits */
 
     if (!s || !*s) {
         errno = EINVAL;
@@ -63,13 +64,10 @@ int pv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
             return -1;
         }
         d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            errno = ERANGE;
-            return -1;
-        }
+        overflow |= v > (UINT64_MAX - d) / 10;
         v = v * 10 + d;
     }
-    if (v < min || v > max) {
+    if (overflow || v < min || v > max) {
         errno = ERANGE;
         return -1;
     }
