@@ -171,6 +171,8 @@ int nl_link_set(struct nl *nl, unsigned ifindex, const struct nl_link_change *ch
         mnl_attr_put_u32(nlh, IFLA_MTU, chg->mtu);
     if (chg->master)
         mnl_attr_put_u32(nlh, IFLA_MASTER, chg->master);
+    if (chg->mac)
+        mnl_attr_put(nlh, IFLA_ADDRESS, 6, chg->mac);
     return talk(nl, nlh, NULL, NULL);
 }
 

@@ -31,10 +31,12 @@ struct nl_link_info {
 
 int nl_link_get(struct nl *nl, unsigned ifindex, struct nl_link_info *out);
 
-/* Changes a link: mtu (0: unchanged), master (0: unchanged), up. */
+/* Changes a link: mtu (0: unchanged), master (0: unchanged), MAC address
+ * (NULL: unchanged), up. */
 struct nl_link_change {
     unsigned mtu;
     unsigned master;
+    const uint8_t *mac; /* 6 bytes */
     bool set_up;
 };
 int nl_link_set(struct nl *nl, unsigned ifindex, const struct nl_link_change *chg);

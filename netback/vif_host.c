@@ -136,7 +136,10 @@ int vif_host_setup(struct vif *v)
         return -1;
     }
     unsigned port = if_nametoindex(name);
-    struct nl_link_change chg = {.mtu = v->mtu, .master = br, .set_up = true};
+    /* Linux netback's MAC for every vif: the bridge never takes a guest's
+     * address as its own. */
+    static const uint8_t vif_mac[6] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
+    struct nl_link_change chg = {.mtu = v->mtu, .master = br, .mac = vif_mac, .set_up = true};
     r = port ? nl_link_set(v->nl, port, &chg) : -ENODEV;
     if (r < 0) {
         pv_xenbus_dev_fatal(dev, -r, "setting up %s (mtu %u%s%s): %s", name, v->mtu,

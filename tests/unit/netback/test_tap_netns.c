@@ -174,9 +174,11 @@ static void test_mtu_master_up(void **state)
     unsigned idx = if_nametoindex("vif7.0"), br = if_nametoindex(BRIDGE);
     assert_true(idx && br);
 
-    struct nl_link_change chg = {.mtu = 9000, .master = br, .set_up = true};
+    static const uint8_t mac[6] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
+    struct nl_link_change chg = {.mtu = 9000, .master = br, .mac = mac, .set_up = true};
     assert_int_equal(nl_link_set(nl, idx, &chg), 0);
     const char *l = ip_link("vif7.0");
+    assert_contains(l, "link/ether fe:ff:ff:ff:ff:ff");
     assert_contains(l, "mtu 9000");
     assert_contains(l, "master " BRIDGE);
     assert_contains(l, ",UP,LOWER_UP>"); /* up, and an open tap has carrier */

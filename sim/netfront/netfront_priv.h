@@ -1,0 +1,56 @@
+/* Internals shared by netfront_xenbus.c (negotiation) and netfront_ring.c
+ * (frames to and from the rings). */
+#ifndef PVBACK_NETFRONT_PRIV_H
+#define PVBACK_NETFRONT_PRIV_H
+
+#include <stdint.h>
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/io/netif.h>
+
+#include "netfront.h"
+#include "platform.h"
+#include "xs.h"
+
+#define NF_TX_SIZE __CONST_RING_SIZE(netif_tx, PV_PAGE_SIZE)
+#define NF_RX_SIZE __CONST_RING_SIZE(netif_rx, PV_PAGE_SIZE)
+
+struct nf_queue {
+    struct netfront *f;
+    unsigned idx;
+    netif_tx_sring_t *tx;
+    netif_rx_sring_t *rx;
+    uint32_t tx_ref, rx_ref;
+    struct pv_evtchn *evt;
+    uint32_t tx_port, rx_port;
+    int tap_fd;
+    RING_IDX tx_prod, tx_cons, rx_prod, rx_cons;
+    /* One granted page per TX id and per RX id. */
+    uint8_t *tx_pages, *rx_pages;
+    uint32_t tx_refs[NF_TX_SIZE], rx_refs[NF_RX_SIZE];
+    uint16_t tx_free[NF_TX_SIZE];
+    unsigned tx_nfree;
+};
+
+struct netfront {
+    struct netfront_opts opts;
+    struct pv_xs *xs;
+    struct pv_gntshr *shr;
+    uint32_t backend_domid;
+    char fe_path[128], be_path[256];
+    unsigned nq;
+    bool split, sg, gso4, gso6, csum;
+    char ifname[16];
+    struct nf_queue q[NF_MAX_QUEUES];
+};
+
+/* netfront_ring.c */
+int nf_queue_setup(struct netfront *f, struct nf_queue *q, char *err, size_t errlen);
+void nf_queue_free(struct netfront *f, struct nf_queue *q);
+/* Posts every free RX page as a request (at connect). */
+void nf_rx_fill(struct nf_queue *q);
+/* Tap -> TX ring, and responses/RX ring -> tap. -1 on a protocol error. */
+int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen);
+int nf_poll_rings(struct nf_queue *q, char *err, size_t errlen);
+
+#endif
