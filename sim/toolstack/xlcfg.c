@@ -74,22 +74,23 @@ static int key_name(struct xlcfg *cfg, const struct xl_stmt *st, struct key_erro
         return -1;
     }
     if (n >= sizeof(cfg->name)) {
-        key_fail(ke, st->line, "'%s' is longer than %zu characters", v, sizeof(cfg->name) - 1);
+        key_fail(ke, st->line, "'%.*s%s' is longer than %zu characters", XL_CLIP(v),
+                 sizeof(cfg->name) - 1);
         return -1;
     }
     /* The name becomes part of xenstore values, file and namespace names. */
     for (const char *p = v; *p; p++) {
         if (!isgraph((unsigned char)*p) || *p == '/') {
             key_fail(ke, st->line,
-                     "'%s' may only contain printable characters other than "
+                     "'%.*s%s' may only contain printable characters other than "
                      "blanks and '/'",
-                     v);
+                     XL_CLIP(v));
             return -1;
         }
     }
     /* `xensim destroy X` takes a name or a domid: a numeric name is ambiguous. */
     if (strspn(v, "0123456789") == n) {
-        key_fail(ke, st->line, "'%s' is a number; a domain name must not be one", v);
+        key_fail(ke, st->line, "'%.*s%s' is a number; a domain name must not be one", XL_CLIP(v));
         return -1;
     }
     memcpy(cfg->name, v, n + 1);
@@ -102,8 +103,8 @@ static int key_memory(struct xlcfg *cfg, const struct xl_stmt *st, struct key_er
     if (want_single(st, ke) < 0)
         return -1;
     if (parse_number(st->items[0].text, 1, XLCFG_MEMORY_MAX, &v) < 0) {
-        key_fail(ke, st->line, "'%s' is not a size in MiB between 1 and %u", st->items[0].text,
-                 XLCFG_MEMORY_MAX);
+        key_fail(ke, st->line, "'%.*s%s' is not a size in MiB between 1 and %u",
+                 XL_CLIP(st->items[0].text), XLCFG_MEMORY_MAX);
         return -1;
     }
     cfg->memory_mb = v;
@@ -116,8 +117,8 @@ static int key_domid(struct xlcfg *cfg, const struct xl_stmt *st, struct key_err
     if (want_single(st, ke) < 0)
         return -1;
     if (parse_number(st->items[0].text, 1, XLCFG_DOMID_MAX, &v) < 0) {
-        key_fail(ke, st->line, "'%s' is not a guest domain id (1 to %u)", st->items[0].text,
-                 XLCFG_DOMID_MAX);
+        key_fail(ke, st->line, "'%.*s%s' is not a guest domain id (1 to %u)",
+                 XL_CLIP(st->items[0].text), XLCFG_DOMID_MAX);
         return -1;
     }
     cfg->domid = (int)v;
@@ -135,7 +136,8 @@ static int key_uuid(struct xlcfg *cfg, const struct xl_stmt *st, struct key_erro
         ok = dash ? v[i] == '-' : isxdigit((unsigned char)v[i]) != 0;
     }
     if (!ok) {
-        key_fail(ke, st->line, "'%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", v);
+        key_fail(ke, st->line, "'%.*s%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                 XL_CLIP(v));
         return -1;
     }
     for (int i = 0; i < 36; i++)
@@ -150,7 +152,8 @@ static int key_kernel(struct xlcfg *cfg, const struct xl_stmt *st, struct key_er
         return -1;
     const char *v = st->items[0].text;
     if (strlen(v) >= sizeof(cfg->kernel)) {
-        key_fail(ke, st->line, "'%s' is longer than %zu characters", v, sizeof(cfg->kernel) - 1);
+        key_fail(ke, st->line, "'%.*s%s' is longer than %zu characters", XL_CLIP(v),
+                 sizeof(cfg->kernel) - 1);
         return -1;
     }
     strcpy(cfg->kernel, v);
@@ -328,7 +331,7 @@ int xlcfg_apply_override(struct xlcfg *cfg, const char *kv, char *err, size_t er
      * (name=web1) counts as a string. */
     const char *eq = strchr(kv, '=');
     if (!eq || strchr(kv, '\n')) {
-        snprintf(err, errlen, "override '%s': expected key=value on one line", kv);
+        snprintf(err, errlen, "override '%.*s%s': expected key=value on one line", XL_CLIP(kv));
         return -1;
     }
     const char *v = eq + 1;
@@ -341,7 +344,7 @@ int xlcfg_apply_override(struct xlcfg *cfg, const char *kv, char *err, size_t er
     else
         n = asprintf(&text, "%s", kv);
     if (n < 0) {
-        snprintf(err, errlen, "override '%s': out of memory", kv);
+        snprintf(err, errlen, "override '%.*s%s': out of memory", XL_CLIP(kv));
         return -1;
     }
     /* Work on a copy so that a failed override leaves cfg as it was. */
@@ -360,7 +363,7 @@ int xlcfg_apply_override(struct xlcfg *cfg, const char *kv, char *err, size_t er
     if (rc < 0) {
         /* The message quotes "line 1" of the override: say which one instead. */
         const char *rest = strstr(msg, "': ");
-        snprintf(err, errlen, "override '%s'%s", kv, rest ? rest + 1 : msg);
+        snprintf(err, errlen, "override '%.*s%s'%s", XL_CLIP(kv), rest ? rest + 1 : msg);
     }
     free(text);
     return rc;

@@ -8,6 +8,7 @@
  *  - a vdev may carry a deprecated ":cdrom" / ":disk" suffix.
  * Errors name the offending piece and quote the whole spec. */
 #include "xlcfg.h"
+#include "xlcfg_syntax.h"
 #include "toolstack/toolstack.h"
 
 #include <ctype.h>
@@ -24,6 +25,7 @@ struct disk_parse {
     bool target_set;
     bool vdev_set;
     bool access_set;
+    bool script_set;
     bool had_prefix; /* a deprecated "phy:"-style prefix came with the target */
 };
 
@@ -40,9 +42,10 @@ static void disk_fail(struct disk_parse *dp, const char *near, const char *fmt, 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (near)
-        snprintf(dp->err, dp->errlen, "%s: near '%s' in '%s'", msg, near, dp->spec);
+        snprintf(dp->err, dp->errlen, "%s: near '%.*s%s' in '%.*s%s'", msg, XL_CLIP(near),
+                 XL_CLIP(dp->spec));
     else
-        snprintf(dp->err, dp->errlen, "%s in '%s'", msg, dp->spec);
+        snprintf(dp->err, dp->errlen, "%s in '%.*s%s'", msg, XL_CLIP(dp->spec));
     dp->failed = true;
 }
 
@@ -202,8 +205,8 @@ static const char *strip_prefixes(struct disk_parse *dp, const char *p)
                     char script[32];
                     known = true;
                     snprintf(script, sizeof(script), "block-%s", word);
-                    save_string(dp, "script", dp->disk->script, sizeof(dp->disk->script), NULL,
-                                script);
+                    save_string(dp, "script", dp->disk->script, sizeof(dp->disk->script),
+                                &dp->script_set, script);
                 }
             }
         }
@@ -267,7 +270,7 @@ static bool keyword(struct disk_parse *dp, const char *token)
     } else if (!strcmp(key, "vdev")) {
         save_string(dp, "vdev", d->vdev, sizeof(d->vdev), &dp->vdev_set, v);
     } else if (!strcmp(key, "script")) {
-        save_string(dp, "script", d->script, sizeof(d->script), NULL, v);
+        save_string(dp, "script", d->script, sizeof(d->script), &dp->script_set, v);
     } else if (!strcmp(key, "specification")) {
         if (strcmp(v, "xen") && strcmp(v, "virtio"))
             disk_fail(dp, v, "unknown value for specification");
@@ -329,10 +332,6 @@ int xlcfg_parse_disk(const char *spec, struct xlcfg_disk *disk, char *err, size_
         const char *rest = strip_prefixes(&dp, token);
         if (!rest)
             break;
-        if (strchr(rest, '=')) {
-            disk_fail(&dp, rest, "bad disk syntax");
-            break;
-        }
         positional(&dp, rest);
     }
     if (dp.failed)

@@ -37,6 +37,13 @@ void xl_lexer_init(struct xl_lexer *lx, const char *text);
 int xl_next_stmt(struct xl_lexer *lx, struct xl_stmt *st, char *err, size_t errlen);
 void xl_stmt_free(struct xl_stmt *st);
 
+/* For quoting user input in messages: "'%.*s%s'" with XL_CLIP(s) prints at
+ * most XL_CLIP_MAX characters of s, and "..." when it had more. */
+#define XL_CLIP_MAX 80
+#define XL_CLIP(s)                                                                                 \
+    (int)(strlen(s) > XL_CLIP_MAX ? XL_CLIP_MAX : strlen(s)), (s),                                 \
+        (strlen(s) > XL_CLIP_MAX ? "..." : "")
+
 /* Copies line number `line` (1-based) of text into buf, trimmed of leading
  * and trailing blanks and cut to fit. */
 void xl_line_text(const char *text, int line, char *buf, size_t len);

@@ -4,6 +4,7 @@
  * passes silently; settings that only matter to other setups (ip, model,
  * vifname, ...) are accepted and have no effect here. */
 #include "xlcfg.h"
+#include "xlcfg_syntax.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -21,7 +22,7 @@ static int vif_fail(char *err, size_t errlen, const char *spec, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(err, errlen, "%s in '%s'", msg, spec);
+    snprintf(err, errlen, "%s in '%.*s%s'", msg, XL_CLIP(spec));
     return -1;
 }
 
@@ -86,8 +87,8 @@ static int copy_value(char *field, size_t size, const char *key, const char *v, 
                       size_t errlen, const char *spec)
 {
     if (strlen(v) >= size)
-        return vif_fail(err, errlen, spec, "%s: '%s' is longer than %zu characters", key, v,
-                        size - 1);
+        return vif_fail(err, errlen, spec, "%s: '%.*s%s' is longer than %zu characters", key,
+                        XL_CLIP(v), size - 1);
     strcpy(field, v);
     return 0;
 }
@@ -125,33 +126,38 @@ int xlcfg_parse_vif(const char *spec, struct xlcfg_vif *vif, char *err, size_t e
         }
         char *eq = strchr(t, '=');
         if (!eq)
-            return vif_fail(err, errlen, spec, "unrecognized argument '%s'", t);
+            return vif_fail(err, errlen, spec, "unrecognized argument '%.*s%s'", XL_CLIP(t));
         *eq = '\0';
         const char *key = t, *v = eq + 1;
         int rc = 0;
         if (!strcmp(key, "mac")) {
             rc = parse_mac(v, vif->mac);
             if (rc == -2)
-                return vif_fail(err, errlen, spec, "mac: '%s' is a multicast address", v);
+                return vif_fail(err, errlen, spec, "mac: '%.*s%s' is a multicast address",
+                                XL_CLIP(v));
             if (rc < 0)
                 return vif_fail(err, errlen, spec,
-                                "mac: invalid parameter '%s' (want xx:xx:xx:xx:xx:xx)", v);
+                                "mac: invalid parameter '%.*s%s' (want xx:xx:xx:xx:xx:xx)",
+                                XL_CLIP(v));
         } else if (!strcmp(key, "bridge")) {
             /* vif-openvswitch's "bridge=xenbr0.10:20" form carries VLANs after
              * the bridge name: check only the name part. */
             char name[sizeof(vif->bridge)];
             size_t n = strcspn(v, ".:");
             if (n >= sizeof(name) || !n)
-                return vif_fail(err, errlen, spec, "bridge: invalid bridge name '%s'", v);
+                return vif_fail(err, errlen, spec, "bridge: invalid bridge name '%.*s%s'",
+                                XL_CLIP(v));
             memcpy(name, v, n);
             name[n] = '\0';
             if (!ifname_ok(name))
-                return vif_fail(err, errlen, spec, "bridge: invalid bridge name '%s'", v);
+                return vif_fail(err, errlen, spec, "bridge: invalid bridge name '%.*s%s'",
+                                XL_CLIP(v));
             rc = copy_value(vif->bridge, sizeof(vif->bridge), key, v, err, errlen, spec);
         } else if (!strcmp(key, "vlan")) {
             if (!vlan_ok(v))
                 return vif_fail(err, errlen, spec,
-                                "vlan: invalid VLAN list '%s' (e.g. 10, 10p/20, 10p/100+10x4)", v);
+                                "vlan: invalid VLAN list '%.*s%s' (e.g. 10, 10p/20, 10p/100+10x4)",
+                                XL_CLIP(v));
             rc = copy_value(vif->vlan, sizeof(vif->vlan), key, v, err, errlen, spec);
         } else if (!strcmp(key, "rate")) {
             uint64_t bytes;
@@ -164,7 +170,8 @@ int xlcfg_parse_vif(const char *spec, struct xlcfg_vif *vif, char *err, size_t e
             char *end;
             unsigned long m = strtoul(v, &end, 10);
             if (!isdigit((unsigned char)v[0]) || *end || m < 68 || m > 65535)
-                return vif_fail(err, errlen, spec, "mtu: '%s' is not an MTU (68 to 65535)", v);
+                return vif_fail(err, errlen, spec, "mtu: '%.*s%s' is not an MTU (68 to 65535)",
+                                XL_CLIP(v));
             vif->mtu = (unsigned)m;
         } else if (!strcmp(key, "script")) {
             if (!*v)
@@ -180,7 +187,7 @@ int xlcfg_parse_vif(const char *spec, struct xlcfg_vif *vif, char *err, size_t e
             for (size_t i = 0; i < sizeof(no_effect) / sizeof(no_effect[0]); i++)
                 known |= !strcmp(key, no_effect[i]);
             if (!known)
-                return vif_fail(err, errlen, spec, "unrecognized argument '%s'", key);
+                return vif_fail(err, errlen, spec, "unrecognized argument '%.*s%s'", XL_CLIP(key));
         }
         if (rc < 0)
             return -1;
@@ -198,7 +205,7 @@ int xlcfg_vif_rate(const char *rate, uint64_t *bytes_per_interval, uint32_t *int
     size_t rlen = at ? (size_t)(at - rate) : strlen(rate);
     char *end;
     if (rlen == 0) {
-        snprintf(err, errlen, "no rate specified in '%s'", rate);
+        snprintf(err, errlen, "no rate specified in '%.*s%s'", XL_CLIP(rate));
         return -1;
     }
     /* ^[0-9]+[GMK]?[Bb]/s$ */
@@ -216,7 +223,7 @@ int xlcfg_vif_rate(const char *rate, uint64_t *bytes_per_interval, uint32_t *int
     if ((*p != 'b' && *p != 'B') || strncmp(p + 1, "/s", 2) || p + 3 != rate + rlen)
         goto bad_rate;
     if (bps == 0 || bps > UINT32_MAX) {
-        snprintf(err, errlen, "rate overflow in '%s'", rate);
+        snprintf(err, errlen, "rate overflow in '%.*s%s'", XL_CLIP(rate));
         return -1;
     }
     bps *= mult;
@@ -241,13 +248,13 @@ int xlcfg_vif_rate(const char *rate, uint64_t *bytes_per_interval, uint32_t *int
         if (*p)
             goto bad_interval;
         if (usecs == 0 || usecs > UINT32_MAX || usecs * scale > UINT32_MAX) {
-            snprintf(err, errlen, "replenishment interval overflow in '%s'", rate);
+            snprintf(err, errlen, "replenishment interval overflow in '%.*s%s'", XL_CLIP(rate));
             return -1;
         }
         usecs *= scale;
     }
     if (bps > UINT64_MAX / usecs) {
-        snprintf(err, errlen, "rate overflow in '%s'", rate);
+        snprintf(err, errlen, "rate overflow in '%.*s%s'", XL_CLIP(rate));
         return -1;
     }
     *interval_usecs = (uint32_t)usecs;
@@ -255,9 +262,11 @@ int xlcfg_vif_rate(const char *rate, uint64_t *bytes_per_interval, uint32_t *int
     return 0;
 
 bad_rate:
-    snprintf(err, errlen, "invalid rate '%.*s' (e.g. 10Mb/s, 1GB/s@20ms)", (int)rlen, rate);
+    snprintf(err, errlen, "invalid rate '%.*s%s' (e.g. 10Mb/s, 1GB/s@20ms)",
+             (int)(rlen > XL_CLIP_MAX ? XL_CLIP_MAX : rlen), rate, rlen > XL_CLIP_MAX ? "..." : "");
     return -1;
 bad_interval:
-    snprintf(err, errlen, "invalid replenishment interval '%s' (e.g. 20ms, 500us, 1s)", at + 1);
+    snprintf(err, errlen, "invalid replenishment interval '%.*s%s' (e.g. 20ms, 500us, 1s)",
+             XL_CLIP(at + 1));
     return -1;
 }

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "toolstack/xlcfg.h"
@@ -26,8 +27,13 @@ static void bad(const char *spec, const char *why)
         fail_msg("'%s' was accepted", spec);
     if (!strstr(err, why))
         fail_msg("'%s': error '%s' lacks '%s'", spec, err, why);
-    if (!strstr(err, spec))
+    /* the spec is quoted, cut after 80 characters */
+    char head[81];
+    snprintf(head, sizeof(head), "%s", spec);
+    if (!strstr(err, head))
         fail_msg("'%s': error '%s' does not quote the spec", spec, err);
+    if (strlen(spec) > 80 && !strstr(err, "...'"))
+        fail_msg("'%s': error '%s' does not cut the spec", spec, err);
 }
 
 static void expect(const char *target, const char *vdev, const char *format, const char *access,
@@ -147,6 +153,13 @@ static void test_errors(void **state)
     bad("vdev=xvda,colo,target=/a", "COLO");
     bad("foo:/a,xvda,w", "unknown deprecated disk prefix");
     bad("phy:/dev/sr0,xvdb:floppy,r", "unknown deprecated type");
+    bad("vdev=xvda,script=a,script=b,target=/a", "script respecified");
+    bad("iscsi:iqn.x,xvda,w,script=b", "script respecified");
+    bad("phy:a=b,xvda,w", "unknown parameter: near 'phy:a=b'");
+    bad("vdev=xvda,=x,target=/a", "bad disk syntax: near '=x'");
+    bad("vdev=xvda,colo-host=h,target=/a", "COLO");
+    bad("vdev=xvda,grant_usage=2,target=/a", "unknown parameter");
+    bad("phy:/a,xvdaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:cdrom,r", "vdev is too long");
     bad("target=/a", "no vdev specified");
     bad("vdev=vda,target=/a", "invalid or unsupported virtual disk identifier: near 'vda'");
     bad("phy:/a, xvda ,w", "invalid or unsupported virtual disk identifier: near 'xvda '");
@@ -159,6 +172,10 @@ static void test_errors(void **state)
     memcpy(longv, "vdev=", 5);
     strcpy(longv + 60, ",target=/a");
     bad(longv, "vdev is longer than");
+    static char longt[1200];
+    memset(longt, 'x', sizeof(longt) - 1);
+    memcpy(longt, "vdev=xvda,target=", 17);
+    bad(longt, "target is longer than");
 }
 
 int main(void)

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "toolstack/xlcfg.h"
@@ -25,8 +26,13 @@ static void bad(const char *spec, const char *why)
         fail_msg("'%s' was accepted", spec);
     if (!strstr(err, why))
         fail_msg("'%s': error '%s' lacks '%s'", spec, err, why);
-    if (!strstr(err, spec))
+    /* the spec is quoted, cut after 80 characters */
+    char head[81];
+    snprintf(head, sizeof(head), "%s", spec);
+    if (!strstr(err, head))
         fail_msg("'%s': error '%s' does not quote the spec", spec, err);
+    if (strlen(spec) > 80 && !strstr(err, "...'"))
+        fail_msg("'%s': error '%s' does not cut the spec", spec, err);
 }
 
 static void test_empty_defaults(void **state)
@@ -89,6 +95,15 @@ static void test_errors(void **state)
     bad("colo_checkpoint_host=h", "COLO");
     bad("brigde=xenbr0", "unrecognized argument 'brigde'");
     bad("bridge=xenbr0,promisc", "unrecognized argument 'promisc'");
+    static char longs[600];
+    memset(longs, 'x', sizeof(longs) - 1);
+    memcpy(longs, "script=", 7);
+    bad(longs, "setting too long");
+    longs[300] = '\0';
+    bad(longs, "script: '");
+    bad("vlan=1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/19/20/21/22/23/24/25/26/27/28/29/30/"
+        "31/32/33/34/35/36/37/38/39/40/41/42/43/44/45/46/47/48/49/50",
+        "is longer than 127 characters");
 }
 
 static void rate(const char *r, uint64_t bytes, uint32_t usecs)
