@@ -1,0 +1,190 @@
+/* Fuzzes xensim's xenstored (sim/xenstored/xsd.h) with raw xs_wire.h
+ * traffic: a fresh daemon per input, in process, on a private directory; one
+ * connection, as dom0 or as guest 1, sends the input as its byte stream
+ * (framing, every message type, transactions, watches, permissions) and
+ * reads everything the daemon answers.
+ *
+ * Input: one byte (bit 0: guest 1's socket, else dom0's), then the stream.
+ *
+ * Invariants: the daemon neither crashes nor leaks (ASan, valgrind on
+ * replay) and always finishes the connection; every message it sends is
+ * well framed (at most XENSTORE_PAYLOAD_MAX), is a reply of the type asked,
+ * an XS_ERROR carrying one errno name, or a watch event of two strings;
+ * and it never sends more replies than it got requests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <xen/io/xs_wire.h>
+
+#include "common/log.h"
+#include "common/loop.h"
+#include "fuzz_input.h"
+#include "xenstored/xsd.h"
+
+/* Loop rounds before a connection that does not finish counts as a hang. */
+#define MAX_ROUNDS 100000
+
+static struct pv_loop *loop;
+static char dir[64];
+
+static void cleanup(void)
+{
+    rmdir(dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    pv_log_set_level(PV_LOG_ERR); /* closing a bad connection is routine here */
+    strcpy(dir, "/tmp/pvback-fuzz-xsd.XXXXXX");
+    if (!mkdtemp(dir) || !(loop = pv_loop_new())) {
+        perror("fuzz_xenstored: setup");
+        abort();
+    }
+    atexit(cleanup);
+    return 0;
+}
+
+/* The replies read so far, checked message by message. */
+struct reader {
+    uint8_t buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
+    size_t have;
+    unsigned replies, events;
+    bool type_sent[XS_TYPE_COUNT];
+};
+
+static bool is_errno_name(const char *s, size_t len)
+{
+    static const char *const names[] = {
+        "EINVAL",    "EACCES", "EEXIST", "EISDIR", "ENOENT", "ENOMEM",  "ENOSPC", "EIO",
+        "ENOTEMPTY", "ENOSYS", "EROFS",  "EBUSY",  "EAGAIN", "EISCONN", "E2BIG",  "EPERM"};
+
+    if (len == 0 || s[len - 1] != '\0')
+        return false;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(s, names[i]))
+            return true;
+    return false;
+}
+
+static void check_message(struct reader *r, const struct xsd_sockmsg *m, const char *payload)
+{
+    if (m->type == XS_WATCH_EVENT) {
+        /* path NUL token NUL */
+        const char *nul = memchr(payload, '\0', m->len);
+        FUZZ_CHECK(nul && payload[m->len - 1] == '\0' && nul != payload + m->len - 1,
+                   "a watch event that is not two strings");
+        r->events++;
+        return;
+    }
+    r->replies++;
+    if (m->type == XS_ERROR) {
+        FUZZ_CHECK(is_errno_name(payload, m->len), "XS_ERROR '%.*s'", (int)m->len, payload);
+        return;
+    }
+    FUZZ_CHECK(m->type < XS_TYPE_COUNT && r->type_sent[m->type], "a reply of type %u never asked",
+               m->type);
+}
+
+/* Consumes whole messages from r->buf. */
+static void take_messages(struct reader *r)
+{
+    for (;;) {
+        struct xsd_sockmsg m;
+
+        if (r->have < sizeof(m))
+            return;
+        memcpy(&m, r->buf, sizeof(m));
+        FUZZ_CHECK(m.len <= XENSTORE_PAYLOAD_MAX, "a %u-byte payload sent", m.len);
+        if (r->have < sizeof(m) + m.len)
+            return;
+        check_message(r, &m, (const char *)r->buf + sizeof(m));
+        r->have -= sizeof(m) + m.len;
+        memmove(r->buf, r->buf + sizeof(m) + m.len, r->have);
+    }
+}
+
+/* Notes the types of the requests in the stream, as the daemon frames it. */
+static unsigned count_requests(const uint8_t *p, size_t n, bool *type_sent)
+{
+    unsigned count = 0;
+
+    while (n >= sizeof(struct xsd_sockmsg)) {
+        struct xsd_sockmsg m;
+        memcpy(&m, p, sizeof(m));
+        if (m.len > XENSTORE_PAYLOAD_MAX)
+            break; /* the daemon hangs up here */
+        if (m.type < XS_TYPE_COUNT)
+            type_sent[m.type] = true;
+        count++;
+        if (n - sizeof(m) < m.len)
+            break;
+        p += sizeof(m) + m.len;
+        n -= sizeof(m) + m.len;
+    }
+    return count;
+}
+
+static int connect_to(const char *name)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir, name);
+    FUZZ_CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0,
+               "cannot connect to %s: %s", name, strerror(errno));
+    return fd;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fuzz_in in = fuzz_in_make(data, size);
+    const bool guest = fuzz_u8(&in) & 1;
+    static struct reader r;
+    struct xsd *xsd = xsd_new(loop, dir, NULL);
+    size_t sent = 0;
+    bool eof = false, shut = false;
+
+    FUZZ_CHECK(xsd != NULL, "xsd_new: %s", strerror(errno));
+    FUZZ_CHECK(xsd_introduce(xsd, 1) == 0, "xsd_introduce: %s", strerror(errno));
+    memset(&r, 0, sizeof(r));
+    unsigned requests = count_requests(in.p, in.left, r.type_sent);
+    int fd = connect_to(guest ? "dom1.sock" : "xenstored.sock");
+
+    for (int round = 0; !eof; round++) {
+        FUZZ_CHECK(round < MAX_ROUNDS, "the daemon never finished the connection");
+        if (sent < in.left) {
+            ssize_t n = send(fd, in.p + sent, in.left - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+            else if (n < 0 && errno != EAGAIN)
+                sent = in.left; /* the daemon hung up: nothing more to say */
+        }
+        if (sent == in.left && !shut) {
+            shutdown(fd, SHUT_WR); /* the daemon closes the connection at EOF */
+            shut = true;
+        }
+        pv_loop_run_once(loop, 0);
+        for (;;) {
+            ssize_t n = recv(fd, r.buf + r.have, sizeof(r.buf) - r.have, 0);
+            if (n > 0) {
+                r.have += (size_t)n;
+                take_messages(&r);
+                continue;
+            }
+            eof = n == 0 || (n < 0 && errno != EAGAIN);
+            break;
+        }
+    }
+    FUZZ_CHECK(r.have == 0, "the daemon ended with %zu bytes of a partial message", r.have);
+    FUZZ_CHECK(r.replies <= requests, "%u replies to %u requests", r.replies, requests);
+    close(fd);
+    xsd_free(xsd);
+    return 0;
+}
