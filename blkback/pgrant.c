@@ -70,13 +70,8 @@ struct pgrant *pgrant_get(struct pgrant_cache *c, uint32_t gref, int16_t *status
             return p;
         }
     }
-    if (c->count >= c->max) {
-        if (c->lru.lru_next == &c->lru)
-            return NULL; /* all held: the caller maps this one itself */
-        struct pgrant *old = c->lru.lru_next;
-        lru_unlink(old);
-        drop(c, old);
-    }
+    if (c->count >= c->max)
+        return NULL; /* full: the caller maps this request itself */
     struct pgrant *p = calloc(1, sizeof(*p));
     if (!p) {
         *status = GNTST_general_error;
@@ -106,6 +101,18 @@ void pgrant_put(struct pgrant_cache *c, struct pgrant *p)
     p->lru_next = &c->lru;
     c->lru.lru_prev->lru_next = p;
     c->lru.lru_prev = p;
+}
+
+void pgrant_purge(struct pgrant_cache *c)
+{
+    if (c->count < c->max)
+        return;
+    unsigned int target = c->max - (c->max + 9) / 10;
+    while (c->count > target && c->lru.lru_next != &c->lru) {
+        struct pgrant *old = c->lru.lru_next;
+        lru_unlink(old);
+        drop(c, old);
+    }
 }
 
 unsigned int pgrant_count(const struct pgrant_cache *c)

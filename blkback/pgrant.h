@@ -25,9 +25,11 @@ void pgrant_cache_free(struct pgrant_cache *c);
 
 /* The mapping of gref, mapped (writable) on first use. NULL with *status the
  * GNTST_* code when the guest's grant is bad, or with *status GNTST_okay when
- * the cache is full of held mappings (the caller maps this one itself). */
+ * the cache is full (the caller maps the request itself). */
 struct pgrant *pgrant_get(struct pgrant_cache *c, uint32_t gref, int16_t *status);
 void pgrant_put(struct pgrant_cache *c, struct pgrant *p);
+/* When full, unmaps the least recently used unheld tenth. */
+void pgrant_purge(struct pgrant_cache *c);
 
 unsigned int pgrant_count(const struct pgrant_cache *c);
 

@@ -85,7 +85,9 @@ static int map_data(struct vbd_req *q)
                     bad_grant(q, "cannot map a data page", op->seg[i].gref, st);
                     return -1;
                 }
-                goto one_off; /* cache full of held mappings */
+                pgrant_purge(pgc); /* room for the next requests */
+                vbd_ring_count_one_off(q->ring);
+                goto one_off;
             }
             q->held[q->nr_held++] = p;
             page[i] = p->page;

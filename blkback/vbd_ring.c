@@ -33,7 +33,8 @@ struct vbd_ring {
     unsigned int in_flight;
     struct vbd_req *barrier_wait; /* a barrier waiting for the ring to drain */
     bool need_push;
-    struct pgrant_cache *pgc; /* NULL without persistent grants */
+    struct pgrant_cache *pgc;   /* NULL without persistent grants */
+    unsigned long long one_off; /* requests mapped for their duration only */
 };
 
 static struct sring_hdr *hdr(struct vbd_ring *r)
@@ -248,10 +249,19 @@ void vbd_ring_start(struct vbd_ring *r)
     vbd_ring_after_io(r);
 }
 
+void vbd_ring_count_one_off(struct vbd_ring *r)
+{
+    r->one_off++;
+}
+
 void vbd_ring_free(struct vbd_ring *r)
 {
     if (!r)
         return;
+    if (r->pgc)
+        pv_dev_info(r->v->xdev,
+                    "queue %u: %u persistent grants cached, %llu requests mapped one-off", r->idx,
+                    pgrant_count(r->pgc), r->one_off);
     if (r->evt_watch)
         pv_watch_remove(r->evt_watch);
     if (r->evt) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# pvback-blk against the host: the same fio jobs through the simulated
+# guest's disk (pvback-blkfront engine -> rings -> pvback-blk -> libaio) and
+# directly on the same image file (libaio, O_DIRECT), in the same run. Prints
+#   RATIO blk_<job> <value> (guest IOPS via pvback-blk / direct IOPS on the file)
+# Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5),
+# BENCH_SIZE_MB (default 512), BENCH_DIR (default /var/tmp).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PVBACK_BIN=${PVBACK_BIN:-$here/../build/bin}
+secs=${BENCH_SECONDS:-5}
+size=${BENCH_SIZE_MB:-512}
+engine=$PVBACK_BIN/pvback-blkfront-fio.so
+for f in xensim pvback-blk pvback-blkfront-fio.so; do
+    [ -e "$PVBACK_BIN/$f" ] || { echo "bench/blk-fio: $PVBACK_BIN/$f missing (build it; the" \
+        "fio engine needs scripts/fetch-fio-src)" >&2; exit 1; }
+done
+command -v fio >/dev/null || { echo "bench/blk-fio: fio is not installed" >&2; exit 1; }
+
+dir=$(mktemp -d "${BENCH_DIR:-/var/tmp}/pvback-bench.XXXXXX")
+blk=
+cleanup() {
+    [ -n "$blk" ] && kill "$blk" 2>/dev/null && wait "$blk" 2>/dev/null
+    "$PVBACK_BIN/xensim" stop --dir "$dir" >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+export XENSIM_DIR=$dir XENSTORED_PATH=$dir/xenstored.sock
+"$PVBACK_BIN/xensim" start --dir "$dir"
+printf 'name="bench"\nmemory=1024\n' >"$dir/bench.cfg"
+dom=$("$PVBACK_BIN/xensim" --dir "$dir" create "$dir/bench.cfg")
+img=$dir/disk.img
+# A written (not sparse) image, so that reads hit real blocks on both paths.
+dd if=/dev/zero of="$img" bs=1M count="$size" status=none conv=fsync
+be=/local/domain/0/backend/vbd/$dom/51712 fe=/local/domain/$dom/device/vbd/51712
+xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$dom" "$be/online" 1 "$be/params" "$img" \
+    "$be/mode" w "$be/device-type" disk "$be/state" 1
+xenstore-chmod -r "$be" n0 "r$dom"
+xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1 "$fe/virtual-device" 51712
+xenstore-chmod -r "$fe" "n$dom" r0
+PVBACK_LOG=warn "$PVBACK_BIN/pvback-blk" ${BENCH_BLK_OPTS:-} >"$dir/blk.log" 2>&1 &
+blk=$!
+
+iops() { # fio's minimal output: field 8 read IOPS, 49 write IOPS
+    awk -F';' '{ print $8 + $49 }'
+}
+run_guest() {
+    XENSIM_DOMID=$dom XENSTORED_PATH=$dir/dom$dom.sock fio --minimal \
+        --ioengine=external:"$engine" --filename=xvda "$@" | iops
+}
+run_direct() {
+    fio --minimal --ioengine=libaio --direct=1 --filename="$img" "$@" | iops
+}
+
+while read -r name opts; do
+    # shellcheck disable=SC2086
+    common="--name=$name --size=${size}M --time_based --runtime=$secs --ramp_time=1 $opts"
+    # shellcheck disable=SC2086
+    direct=$(run_direct $common)
+    # shellcheck disable=SC2086
+    guest=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
+    ratio=$(awk -v g="$guest" -v d="$direct" 'BEGIN { printf "%.3f", (d > 0 ? g / d : 0) }')
+    echo "# $name: direct $direct IOPS, via pvback-blk $guest IOPS"
+    echo "RATIO blk_$name $ratio (guest IOPS via pvback-blk / direct libaio IOPS on the same file)"
+done <<'JOBS'
+4k_randread_qd32 --rw=randread --bs=4k --iodepth=32
+4k_randwrite_qd32 --rw=randwrite --bs=4k --iodepth=32
+1m_seqread_qd8 --rw=read --bs=1m --iodepth=8
+1m_seqwrite_qd8 --rw=write --bs=1m --iodepth=8
+JOBS
