@@ -101,6 +101,17 @@ static void wrap(char *err, size_t errlen, const char *fmt, const char *arg)
     free(old);
 }
 
+static bool is_initwait(const char *state)
+{
+    return state && !strcmp(state, "2");
+}
+
+/* The script's verdict in hotplug-status. */
+static bool hotplug_done(const char *status)
+{
+    return status && (!strcmp(status, "connected") || !strcmp(status, "error"));
+}
+
 /* After the keys are written: libxl__wait_device_connection and
  * device_hotplug for an added device. */
 static int device_connect(struct xs_handle *xs, const struct ts_dev *dev, char *err, size_t errlen)
@@ -112,13 +123,12 @@ static int device_connect(struct xs_handle *xs, const struct ts_dev *dev, char *
     snprintf(error_path, sizeof(error_path), "%s/hotplug-error", dev->be);
 
     if (ts_dev_waits_initwait(dev)) {
-        static const char *const initwait[] = {"2", NULL};
         const char *paths[1] = {state};
         bool done;
         char *last;
         pv_debug("toolstack: waiting %u ms for %s to be 2 (InitWait)", TS_INIT_TIMEOUT_MS, state);
         int n =
-            ts_wait_nodes(xs, 1, paths, initwait, TS_INIT_TIMEOUT_MS, &done, &last, err, errlen);
+            ts_wait_nodes(xs, 1, paths, is_initwait, TS_INIT_TIMEOUT_MS, &done, &last, err, errlen);
         if (n < 0)
             return -1;
         if (!done) {
@@ -174,13 +184,12 @@ static int device_connect(struct xs_handle *xs, const struct ts_dev *dev, char *
     /* The script has said how it went in hotplug-status (Xen's scripts
      * write it before they exit; allow a late writer the rest of the
      * hotplug timeout). */
-    static const char *const outcome[] = {"connected", "error", NULL};
     const char *paths[1] = {status_path};
     bool done;
     char *status;
     uint64_t spent = pv_now_ms() - start;
     unsigned left = spent < TS_HOTPLUG_TIMEOUT_MS ? TS_HOTPLUG_TIMEOUT_MS - (unsigned)spent : 0;
-    if (ts_wait_nodes(xs, 1, paths, outcome, left, &done, &status, err, errlen) < 0)
+    if (ts_wait_nodes(xs, 1, paths, hotplug_done, left, &done, &status, err, errlen) < 0)
         return -1;
     if (!done) {
         snprintf(err, errlen, "hotplug script %s %s did not write hotplug-status", argv[0],

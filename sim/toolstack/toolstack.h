@@ -74,6 +74,16 @@ int ts_device_remove(struct xs_handle *xs, unsigned domid, const char *kind, uns
  * first; the hypervisor side is the caller's. */
 int ts_domain_destroy(struct xs_handle *xs, unsigned domid, char *err, size_t errlen);
 
+/* libxl's wait for a guest to acknowledge a control request. */
+#define TS_PVCONTROL_TIMEOUT_MS 60000u
+
+/* xl shutdown / reboot: writes cmd ("poweroff", "reboot", "suspend", "crash",
+ * "halt") to the guest's control/shutdown and waits up to timeout_ms
+ * (libxl: TS_PVCONTROL_TIMEOUT_MS) for the guest to acknowledge by emptying
+ * it. Waiting for the domain to go away afterwards is the caller's. */
+int ts_domain_pvcontrol(struct xs_handle *xs, unsigned domid, const char *cmd, unsigned timeout_ms,
+                        char *err, size_t errlen);
+
 /* The domid whose /local/domain/N/name is name, or -1 (errno ENOENT). */
 int ts_domid_by_name(struct xs_handle *xs, const char *name);
 

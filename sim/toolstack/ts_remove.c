@@ -135,11 +135,15 @@ static int destroy_paths(struct xs_handle *xs, const struct ts_dev *dev, char *e
     return -1;
 }
 
+static bool is_closed(const char *state)
+{
+    return state && !strcmp(state, "6");
+}
+
 /* Removes n devices together; reports the first error, carries on. */
 static int remove_devices(struct xs_handle *xs, struct removal *r, size_t n, bool force, char *err,
                           size_t errlen)
 {
-    static const char *const closed[] = {"6", NULL};
     int rc = 0;
     char msg[512];
 #define FIRST_ERROR(...)                                                                           \
@@ -170,7 +174,7 @@ static int remove_devices(struct xs_handle *xs, struct removal *r, size_t n, boo
     if (nwait) {
         pv_debug("toolstack: waiting %u ms for %zu backend(s) to close", TS_DESTROY_TIMEOUT_MS,
                  nwait);
-        if (ts_wait_nodes(xs, nwait, paths, closed, TS_DESTROY_TIMEOUT_MS, done, NULL, msg,
+        if (ts_wait_nodes(xs, nwait, paths, is_closed, TS_DESTROY_TIMEOUT_MS, done, NULL, msg,
                           sizeof(msg)) < 0)
             FIRST_ERROR("%s", msg);
         for (size_t k = 0; k < nwait; k++)

@@ -83,20 +83,7 @@ int ts_plan_apply(struct xs_handle *xs, const struct ts_plan *p, char *err, size
     return -1;
 }
 
-static bool value_wanted(const char *v, const char *const *want)
-{
-    if (!want)
-        return v == NULL;
-    if (!v)
-        return false;
-    for (; *want; want++) {
-        if (!strcmp(v, *want))
-            return true;
-    }
-    return false;
-}
-
-int ts_wait_nodes(struct xs_handle *xs, size_t n, const char *const *paths, const char *const *want,
+int ts_wait_nodes(struct xs_handle *xs, size_t n, const char *const *paths, ts_node_ok ok,
                   unsigned timeout_ms, bool *done, char **values, char *err, size_t errlen)
 {
     char token[48];
@@ -124,7 +111,7 @@ int ts_wait_nodes(struct xs_handle *xs, size_t n, const char *const *paths, cons
         for (size_t i = 0; i < n; i++) {
             if (!done[i]) {
                 char *v = ts_read(xs, XBT_NULL, paths[i]);
-                done[i] = value_wanted(v, want);
+                done[i] = ok(v);
                 if (values) {
                     free(values[i]);
                     values[i] = v;

@@ -13,12 +13,14 @@
 /* Applies every step in one transaction, retrying it on EAGAIN. */
 int ts_plan_apply(struct xs_handle *xs, const struct ts_plan *p, char *err, size_t errlen);
 
-/* Waits until each of the n nodes is missing (when want is NULL) or holds one
- * of the want values (a NULL-terminated list), watching them, for at most
+/* Whether a node's value (NULL: the node is missing) is the one waited for. */
+typedef bool (*ts_node_ok)(const char *value);
+
+/* Waits until ok() holds for each of the n nodes, watching them, for at most
  * timeout_ms. done[i] says which ones got there; values[i] (when not NULL)
  * gets the last value read (malloc'ed, NULL when missing). Returns the number
  * done, or -1 on a xenstore failure (message in err). */
-int ts_wait_nodes(struct xs_handle *xs, size_t n, const char *const *paths, const char *const *want,
+int ts_wait_nodes(struct xs_handle *xs, size_t n, const char *const *paths, ts_node_ok ok,
                   unsigned timeout_ms, bool *done, char **values, char *err, size_t errlen);
 
 /* libxl__xs_path_cleanup: removes path, then each parent that has become an

@@ -77,6 +77,29 @@ static void fake_backend_stop(struct fake_backend *f)
     free(f);
 }
 
+/* A guest that acknowledges control requests by emptying control/shutdown. */
+struct acker {
+    pthread_t thread;
+    struct xs_handle *xs;
+    char last[32];
+    atomic_bool stop;
+};
+
+static void *acker_run(void *arg)
+{
+    struct acker *a = arg;
+    while (!atomic_load(&a->stop)) {
+        char *v = xsh_read(a->xs, "/local/domain/5/control/shutdown");
+        if (v && *v) {
+            snprintf(a->last, sizeof(a->last), "%s", v);
+            xs_write(a->xs, XBT_NULL, "/local/domain/5/control/shutdown", "", 0);
+        }
+        free(v);
+        usleep(5000);
+    }
+    return NULL;
+}
+
 static char *slurp(const char *path)
 {
     static char buf[4096];
@@ -274,6 +297,23 @@ static void test_domain_keys_and_destroy(void **state)
     assert_false(xs_write(guest, XBT_NULL, "/local/domain/5/name", "evil", 4));
     assert_false(xs_write(guest, XBT_NULL, "/local/domain/5/memory/target", "1", 1));
     xs_close(guest);
+
+    /* xl shutdown: the request, and the guest's acknowledgement */
+    struct acker a = {.xs = open_as(GUEST)};
+    assert_non_null(a.xs);
+    assert_int_equal(pthread_create(&a.thread, NULL, acker_run, &a), 0);
+    assert_int_equal(ts_domain_pvcontrol(xs, GUEST, "poweroff", 5000, err, sizeof(err)), 0);
+    atomic_store(&a.stop, true);
+    pthread_join(a.thread, NULL);
+    xs_close(a.xs);
+    assert_string_equal(a.last, "poweroff");
+    /* a guest that does not answer: libxl's error once the wait is over */
+    assert_int_equal(ts_domain_pvcontrol(xs, GUEST, "reboot", 200, err, sizeof(err)), -1);
+    assert_string_equal(err, "guest didn't acknowledge control request: reboot (timed out)");
+    assert_int_equal(ts_domain_pvcontrol(xs, GUEST, "explode", 200, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown control request"));
+    assert_int_equal(ts_domain_pvcontrol(xs, 9, "poweroff", 200, err, sizeof(err)), -1);
+    assert_string_equal(err, "domain 9 does not exist");
 
     char *vm = xsh_read(xs, "/local/domain/5/vm");
     assert_non_null(vm);
