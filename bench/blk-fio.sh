@@ -68,3 +68,25 @@ done <<'JOBS'
 1m_seqread_qd8 --rw=read --bs=1m --iodepth=8
 1m_seqwrite_qd8 --rw=write --bs=1m --iodepth=8
 JOBS
+
+# The ring path alone: pvback-blk with the null engine (nothing stored), its
+# CPU time read from /proc around the run.
+kill "$blk"
+wait "$blk" || true
+PVBACK_LOG=warn "$PVBACK_BIN/pvback-blk" --engine null ${BENCH_BLK_OPTS:-} >>"$dir/blk.log" 2>&1 &
+blk=$!
+sleep 0.5
+ticks() { awk '{ print $14 + $15 }' "/proc/$blk/stat"; }
+t0=$(ticks)
+w0=$(date +%s.%N)
+# shellcheck disable=SC2086
+ring=$(run_guest --name=ring --rw=randread --bs=4k --iodepth=32 --size=${size}M --time_based \
+    --runtime="$secs" --queues=1 ${BENCH_GUEST_OPTS:-})
+w1=$(date +%s.%N)
+t1=$(ticks)
+hz=$(getconf CLK_TCK)
+awk -v r="$ring" -v t="$((t1 - t0))" -v hz="$hz" -v w0="$w0" -v w1="$w1" 'BEGIN {
+    cpu = t / hz / (w1 - w0)
+    printf "# ring_null_4k_qd32: %d requests/s, pvback-blk at %.2f cores\n", r, cpu
+    printf "RATIO blk_ring_null_4k_qd32 %.0f (requests/s / cores used by pvback-blk, null storage)\n", (cpu > 0 ? r / cpu : 0)
+}'

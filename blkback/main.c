@@ -1,7 +1,10 @@
 /* pvback-blk: the user-space blkif backend daemon.
  *
  *   pvback-blk [--platform xen|sim:DIR] [--frontend-domid N] [--type vbd|vbd3]
- *              [--max-queues N] [--max-persistent-grants N] [--engine aio|uring]
+ *              [--max-queues N] [--max-persistent-grants N] [--engine aio|uring|null]
+ *
+ * --engine null stores nothing (every request succeeds at once): only for
+ * measuring the ring path without storage.
  *
  * Serves <home>/backend/<type>/ (every frontend domain, or only N). Runs until
  * SIGTERM or SIGINT; xenstore is left as it is, so a restarted pvback-blk
@@ -25,7 +28,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: pvback-blk [--platform xen|sim:DIR] [--frontend-domid N] "
                  "[--type vbd|vbd3]\n"
                  "                  [--max-queues N] [--max-persistent-grants N] "
-                 "[--engine aio|uring]\n");
+                 "[--engine aio|uring|null]\n");
 }
 
 static int parse_num(const char *opt, const char *s, int min, int max, int *out)
@@ -87,8 +90,8 @@ int main(int argc, char **argv)
                 return 2;
             break;
         case 'e':
-            if (strcmp(optarg, "aio") && strcmp(optarg, "uring")) {
-                fprintf(stderr, "pvback-blk: --engine '%s': expected aio or uring\n", optarg);
+            if (strcmp(optarg, "aio") && strcmp(optarg, "uring") && strcmp(optarg, "null")) {
+                fprintf(stderr, "pvback-blk: --engine '%s': expected aio, uring or null\n", optarg);
                 return 2;
             }
             cfg.engine = optarg;

@@ -29,6 +29,8 @@ static const struct pv_storage_ops *engine_by_name(const char *name)
         return &pv_storage_aio_ops;
     if (!strcmp(name, pv_storage_uring_ops.name))
         return &pv_storage_uring_ops;
+    if (!strcmp(name, pv_storage_null_ops.name))
+        return &pv_storage_null_ops;
     return NULL;
 }
 
@@ -72,7 +74,8 @@ struct pv_storage *pv_storage_open(const struct pv_storage_params *p, char *err,
         break;
     }
     if (!ops) {
-        snprintf(err, errlen, "unknown storage engine '%s' (expected aio or uring)", p->engine);
+        snprintf(err, errlen, "unknown storage engine '%s' (expected aio, uring or null)",
+                 p->engine);
         return NULL;
     }
     int fd = pv_storage_file_open(p->path, p->read_only, p->buffered, &info, err, errlen);

@@ -19,7 +19,8 @@ struct pv_storage;
 struct pv_storage_params {
     const char *path;   /* file or block device */
     bool read_only;     /* opens O_RDONLY; writes, flushes and discards fail with EROFS */
-    const char *engine; /* "aio", "uring", or NULL for the default (see storage.c) */
+    const char *engine; /* "aio", "uring", "null" (benchmarks: stores nothing), or NULL
+                           for the default (see storage.c) */
     unsigned int depth; /* requests in flight at most; 0: 256 */
     bool buffered;      /* do not use O_DIRECT (it is also dropped where refused) */
     /* Remote stores only (path is an iscsi:// or nfs:// URL, see
@@ -136,6 +137,7 @@ void pv_storage_defer(struct pv_storage *s, struct pv_storage_req *req, int64_t 
 
 extern const struct pv_storage_ops pv_storage_aio_ops;
 extern const struct pv_storage_ops pv_storage_uring_ops;
+extern const struct pv_storage_ops pv_storage_null_ops; /* benchmarks only */
 extern const struct pv_storage_ops pv_storage_iscsi_ops;
 extern const struct pv_storage_ops pv_storage_nfs_ops;
 

@@ -8,9 +8,13 @@
  * touches guest memory. Flush is COMMIT (nfs_fsync). The size comes from
  * GETATTR, refreshed in the background.
  *
- * Session loss: libnfs reconnects by itself and re-sends what was in flight
- * (NFSv3 is stateless, so a restarted server takes the same requests). A
- * request still unanswered after the timeout fails with EIO. */
+ * Session loss: libnfs 4.0's own reconnect does not recover NFSv4 (the
+ * client ID and open state die with the server), so this driver does it for
+ * both versions: a failed NFS call whose error is not a definite answer
+ * (read-only, no space, ...) parks its part, the context is replaced by a
+ * fresh mount and open, and the parked parts are re-issued. Only when the
+ * server stays away longer than the timeout do the parked and new requests
+ * fail with EIO; a hard error from a live server is thus retried until then. */
 #include "storage_nfs.h"
 
 #include <errno.h>
@@ -35,7 +39,8 @@ struct ncmd;
 
 struct npart {
     struct ncmd *c;
-    uint64_t at; /* byte offset inside the request */
+    uint64_t at;             /* byte offset inside the request */
+    struct npart *next_park; /* on the store's list while waiting for a session */
 };
 
 struct ncmd {
@@ -53,6 +58,13 @@ struct nfs_store {
     struct pv_remote_poll poll;
     struct nfs_context *nfs;
     struct nfsfh *fh;
+    bool read_only;
+    bool up;           /* nfs and fh serve requests */
+    bool reconnecting; /* a fresh mount and open are under way on nfs */
+    bool gave_up;      /* down longer than the timeout: requests fail at once */
+    bool retry_now;    /* the session just dropped: try at once, not at the tick */
+    uint64_t down_since_ms;
+    struct npart *parked;
     struct pv_nfs_url url;
     char name[PV_URL_PATH_MAX + 16];
     unsigned int timeout_s;
@@ -114,25 +126,17 @@ static uint64_t part_len(const struct ncmd *c, const struct npart *p)
     return left < chunk ? left : chunk;
 }
 
-static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
+/* Errors that are the server's answer, not a lost session. */
+static bool definite(int err)
 {
-    struct npart *p = private;
-    struct ncmd *c = p->c;
+    return err == -EROFS || err == -ENOSPC || err == -EDQUOT || err == -EFBIG || err == -EACCES ||
+           err == -EPERM || err == -EINVAL;
+}
+
+static void part_done(struct ncmd *c)
+{
     struct nfs_store *st = c->st;
     struct pv_storage_req *req = c->req;
-
-    if (err < 0) {
-        if (!c->error)
-            pv_warn("%s: %s at offset %" PRIu64 " failed: %s", st->name, op_name(req->op),
-                    req->offset + p->at, nfs_get_error(nfs));
-        if (!c->error)
-            c->error = err == -EROFS || err == -ENOSPC || err == -EDQUOT ? err : -EIO;
-    } else if (req->op != PV_STORAGE_FLUSH && (uint64_t)err != part_len(c, p)) {
-        if (!c->error)
-            c->error = -EIO; /* short: past the end of the image */
-    } else if (req->op == PV_STORAGE_READ) {
-        scatter(req, p->at, data, (uint64_t)err);
-    }
     if (--c->pending)
         return;
     int64_t result = c->error ? c->error : (int64_t)req->length;
@@ -141,25 +145,81 @@ static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
     pv_storage_complete(&st->base, req, result);
 }
 
-/* Starts part i of c. 0 or -1 (libnfs's error in nfs_get_error). */
-static int start_part(struct ncmd *c, unsigned int i)
+static void session_lost(struct nfs_store *st, const char *why)
 {
+    if (!st->up)
+        return;
+    st->up = false;
+    st->retry_now = true;
+    st->down_since_ms = pv_now_ms();
+    pv_warn("%s: session lost (%s); reconnecting", st->name, why);
+}
+
+static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
+{
+    struct npart *p = private;
+    struct ncmd *c = p->c;
     struct nfs_store *st = c->st;
-    struct npart *p = &c->parts[i];
+    struct pv_storage_req *req = c->req;
+
+    if (err < 0 && !definite(err) && !st->gave_up) {
+        session_lost(st, nfs_get_error(nfs));
+        p->next_park = st->parked;
+        st->parked = p;
+        return;
+    }
+    if (err < 0) {
+        if (!c->error)
+            pv_warn("%s: %s at offset %" PRIu64 " failed: %s", st->name, op_name(req->op),
+                    req->offset + p->at, st->gave_up ? "no session" : nfs_get_error(nfs));
+        if (!c->error)
+            c->error = definite(err) && err != -EINVAL ? err : -EIO;
+    } else if (req->op != PV_STORAGE_FLUSH && (uint64_t)err != part_len(c, p)) {
+        if (!c->error)
+            c->error = -EIO; /* short: past the end of the image */
+    } else if (req->op == PV_STORAGE_READ) {
+        scatter(req, p->at, data, (uint64_t)err);
+    }
+    part_done(c);
+}
+
+/* Sends part p, or parks it until there is a session again. */
+static void launch(struct npart *p)
+{
+    struct ncmd *c = p->c;
+    struct nfs_store *st = c->st;
     uint64_t off = c->req->offset + p->at, len = part_len(c, p);
-    switch (c->req->op) {
-    case PV_STORAGE_READ:
-        return nfs_pread_async(st->nfs, st->fh, off, len, on_io, p);
-    case PV_STORAGE_WRITE:
-        return nfs_pwrite_async(st->nfs, st->fh, off, len, (char *)c->bounce + p->at, on_io, p);
-    default:
-        return nfs_fsync_async(st->nfs, st->fh, on_io, p);
+    int rc = -1;
+    if (st->up) {
+        switch (c->req->op) {
+        case PV_STORAGE_READ:
+            rc = nfs_pread_async(st->nfs, st->fh, off, len, on_io, p);
+            break;
+        case PV_STORAGE_WRITE:
+            rc = nfs_pwrite_async(st->nfs, st->fh, off, len, (char *)c->bounce + p->at, on_io,
+                                  p);
+            break;
+        default:
+            rc = nfs_fsync_async(st->nfs, st->fh, on_io, p);
+        }
+        if (rc < 0)
+            session_lost(st, nfs_get_error(st->nfs));
+    }
+    if (rc < 0) {
+        p->next_park = st->parked;
+        st->parked = p;
     }
 }
 
 static int nfs_store_submit(struct pv_storage *s, struct pv_storage_req *req)
 {
     struct nfs_store *st = to_st(s);
+    if (st->gave_up) {
+        /* Past the timeout with no session: fail now rather than hold the
+         * guest's request for a server that may never come back. */
+        pv_storage_defer(s, req, -EIO);
+        return 0;
+    }
     struct ncmd *c = st->free_cmds;
     if (!c)
         return -EAGAIN;
@@ -182,28 +242,10 @@ static int nfs_store_submit(struct pv_storage *s, struct pv_storage_req *req)
             dst += req->iov[i].iov_len;
         }
     }
-    for (unsigned int i = 0; i < c->nparts; i++)
-        c->parts[i] = (struct npart){.c = c, .at = (uint64_t)i * chunk};
-    /* Parts already queued cannot be taken back: when one fails to queue,
-     * the request completes (with EIO) once the queued ones are back. */
-    c->pending = 1;
+    c->pending = c->nparts;
     for (unsigned int i = 0; i < c->nparts; i++) {
-        c->pending++;
-        if (start_part(c, i) < 0) {
-            c->pending--;
-            pv_warn("%s: cannot queue a %s: %s", st->name, op_name(req->op),
-                    nfs_get_error(st->nfs));
-            if (i == 0) {
-                put_cmd(c);
-                return -EIO;
-            }
-            c->error = -EIO;
-            break;
-        }
-    }
-    if (--c->pending == 0) { /* only after a queueing failure */
-        put_cmd(c);
-        pv_storage_defer(s, req, -EIO);
+        c->parts[i] = (struct npart){.c = c, .at = (uint64_t)i * chunk};
+        launch(&c->parts[i]);
     }
     return 0;
 }
@@ -217,7 +259,9 @@ static int nfs_store_discard(struct pv_storage *s, struct pv_storage_req *req)
 
 static int nfs_store_kick(struct pv_storage *s)
 {
-    update_socket(to_st(s));
+    struct nfs_store *st = to_st(s);
+    if (st->nfs)
+        update_socket(st);
     return 0;
 }
 
@@ -236,11 +280,94 @@ static int nfs_store_refresh_size(struct pv_storage *s, uint64_t *size)
 {
     struct nfs_store *st = to_st(s);
     /* Asynchronous, as for iSCSI: the answer is in info.size next time. */
-    if (!st->stat_pending && nfs_fstat64_async(st->nfs, st->fh, on_stat, st) == 0)
+    if (st->up && !st->stat_pending && nfs_fstat64_async(st->nfs, st->fh, on_stat, st) == 0)
         st->stat_pending = true;
-    update_socket(st);
+    if (st->up)
+        update_socket(st);
     *size = s->info.size;
     return 0;
+}
+
+/* Re-issues (or, after the timeout, fails) every parked part. */
+static void unpark(struct nfs_store *st)
+{
+    struct npart *p = st->parked;
+    st->parked = NULL;
+    while (p) {
+        struct npart *next = p->next_park;
+        if (st->gave_up) {
+            p->c->error = -EIO;
+            part_done(p->c);
+        } else {
+            launch(p);
+        }
+        p = next;
+    }
+}
+
+static void on_reopen(int err, struct nfs_context *nfs, void *data, void *private)
+{
+    struct nfs_store *st = private;
+    st->reconnecting = false;
+    if (err < 0) {
+        pv_debug("%s: reopen failed: %s", st->name, nfs_get_error(nfs));
+        return;
+    }
+    st->fh = data;
+    st->up = true;
+    st->gave_up = false;
+    pv_info("%s: session re-established", st->name);
+    unpark(st);
+}
+
+static void on_remount(int err, struct nfs_context *nfs, void *data, void *private)
+{
+    (void)data;
+    struct nfs_store *st = private;
+    char file[PV_URL_PATH_MAX + 1];
+    snprintf(file, sizeof(file), "/%s", st->url.file);
+    if (err < 0 || nfs_open_async(nfs, file, st->read_only ? O_RDONLY : O_RDWR, on_reopen, st)) {
+        pv_debug("%s: remount failed: %s", st->name, nfs_get_error(nfs));
+        st->reconnecting = false;
+    }
+}
+
+static void noop_cb(int err, struct nfs_context *nfs, void *data, void *private)
+{
+    (void)err, (void)nfs, (void)data, (void)private;
+}
+
+/* Drops the context (its pending calls come back as errors and are parked)
+ * and starts a fresh mount and open. */
+static void reconnect(struct nfs_store *st)
+{
+    if (st->nfs) {
+        if (st->fh)
+            nfs_close_async(st->nfs, st->fh, noop_cb, NULL); /* frees fh */
+        nfs_destroy_context(st->nfs);
+    }
+    st->fh = NULL;
+    st->stat_pending = false;
+    st->nfs = nfs_init_context();
+    if (!st->nfs)
+        return;
+    nfs_set_version(st->nfs, st->url.version);
+    nfs_set_timeout(st->nfs, PV_REMOTE_CONNECT_TIMEOUT * 1000);
+    nfs_set_autoreconnect(st->nfs, 0);
+    st->reconnecting = nfs_mount_async(st->nfs, st->url.host, st->url.dir, on_remount, st) == 0;
+}
+
+static void tick(struct nfs_store *st)
+{
+    if (st->up || st->reconnecting)
+        return;
+    if (!st->gave_up && pv_now_ms() - st->down_since_ms >= st->timeout_s * 1000ull) {
+        pv_err("%s: no session for %u s: failing requests until the server is back", st->name,
+               st->timeout_s);
+        st->gave_up = true;
+        unpark(st);
+    }
+    reconnect(st);
 }
 
 static int nfs_store_reap(struct pv_storage *s)
@@ -250,11 +377,21 @@ static int nfs_store_reap(struct pv_storage *s)
     bool ticked;
     st->completed = 0;
     pv_remote_poll_check(&st->poll, &revents, &ticked);
-    /* A tick with no events still services: libnfs reconnects and expires
-     * timed-out requests from inside nfs_service(). */
-    if ((revents || ticked) && nfs_service(st->nfs, revents) < 0)
-        pv_warn("%s: %s", st->name, nfs_get_error(st->nfs));
-    update_socket(st);
+    /* A tick with no events still services: libnfs expires timed-out calls
+     * from inside nfs_service(). A failure shows in the calls' callbacks. */
+    if (st->nfs && (revents || ticked) && nfs_service(st->nfs, revents) < 0 && st->up &&
+        !st->reconnecting)
+        session_lost(st, nfs_get_error(st->nfs));
+    if (st->retry_now && !st->reconnecting) {
+        st->retry_now = false;
+        reconnect(st);
+    } else if (ticked) {
+        tick(st);
+    }
+    if (st->nfs)
+        update_socket(st);
+    else
+        pv_remote_poll_set_socket(&st->poll, -1, 0);
     return (int)st->completed;
 }
 
@@ -335,7 +472,9 @@ static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, 
         goto fail;
     }
     nfs_set_timeout(st->nfs, (int)st->timeout_s * 1000);
-    nfs_set_autoreconnect(st->nfs, -1);
+    nfs_set_autoreconnect(st->nfs, 0); /* reconnect() does it, see the top */
+    st->up = true;
+    st->read_only = p->read_only;
     st->read_chunk = nfs_get_readmax(st->nfs);
     if (st->read_chunk < 4096 || st->read_chunk > (1u << 20))
         st->read_chunk = 1u << 20;

@@ -346,15 +346,57 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "spdk"));
 }
 
+/* The benchmark engine: answers at once (never inside submit), stores nothing,
+ * and still refuses what the store would refuse. */
+static void test_null_engine(void **state)
+{
+    struct fixture *f = *state;
+    struct pv_storage *s = open_store(f, false, false, 0);
+    assert_non_null(s);
+    assert_string_equal(pv_storage_info(s)->engine, "null");
+    uint8_t *buf = aligned_buf(8192, 0x42);
+    struct iovec v = {buf, 8192};
+    assert_int_equal(do_io(s, PV_STORAGE_WRITE, 4096, &v, 1, 0), 8192);
+    assert_int_equal(do_io(s, PV_STORAGE_READ, 4096, &v, 1, 0), 8192);
+    assert_int_equal(buf[0], 0x42); /* untouched */
+    assert_int_equal(do_io(s, PV_STORAGE_FLUSH, 0, NULL, 0, 0), 0);
+    struct done d = {0, 0};
+    struct pv_storage_req r = {.op = PV_STORAGE_READ,
+                               .offset = FILE_SIZE,
+                               .iov = &v,
+                               .iovcnt = 1,
+                               .cb = on_done,
+                               .arg = &d};
+    assert_int_equal(pv_storage_submit(s, &r), -EINVAL);
+    pv_storage_close(s);
+    /* Nothing reached the file. */
+    FILE *fp = fopen(f->path, "rb");
+    assert_non_null(fp);
+    uint8_t check[8192];
+    assert_int_equal(fseek(fp, 4096, SEEK_SET), 0);
+    assert_int_equal(fread(check, 1, sizeof(check), fp), sizeof(check));
+    fclose(fp);
+    for (size_t i = 0; i < sizeof(check); i++)
+        assert_int_equal(check[i], 0);
+    free(buf);
+}
+
 #define ENGINE_TEST(f, e) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)e)
 #define BOTH(f)           ENGINE_TEST(f, "aio"), ENGINE_TEST(f, "uring")
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_info),      BOTH(test_write_read_back), BOTH(test_discard_reads_zeros),
-        BOTH(test_batch),     BOTH(test_bad_requests),    BOTH(test_depth_limit),
-        BOTH(test_read_only), BOTH(test_buffered),        cmocka_unit_test(test_open_errors),
+        BOTH(test_info),
+        BOTH(test_write_read_back),
+        BOTH(test_discard_reads_zeros),
+        BOTH(test_batch),
+        BOTH(test_bad_requests),
+        BOTH(test_depth_limit),
+        BOTH(test_read_only),
+        BOTH(test_buffered),
+        cmocka_unit_test(test_open_errors),
+        ENGINE_TEST(test_null_engine, "null"),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
