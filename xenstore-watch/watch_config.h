@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WATCH_CONFIG_DEFAULT "/etc/pvback/watch.conf"
+#ifndef PVBACK_SYSCONFDIR
+#define PVBACK_SYSCONFDIR "/etc"
+#endif
+#define WATCH_CONFIG_DEFAULT PVBACK_SYSCONFDIR "/pvback/watch.conf"
 
 /* The backend kinds pvback-watch can claim, one per backend directory. */
 enum watch_kind { WATCH_VBD, WATCH_VBD3, WATCH_VIF, WATCH_NKINDS };

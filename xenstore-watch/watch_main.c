@@ -98,24 +98,26 @@ static int parse_args(int argc, char **argv, struct watch_config *cfg)
 
 /* The default command of a backend: the program next to pvback-watch (both
  * live in the same sbin, or in the build's bin). */
-static void default_command(char *out, size_t len, const char *configured, const char *name)
+static int default_command(char *out, size_t len, const char *configured, const char *name)
 {
     char self[PATH_MAX];
     ssize_t n;
+    int r;
 
-    if (configured[0]) {
-        snprintf(out, len, "%s", configured);
-        return;
+    if (configured[0])
+        r = snprintf(out, len, "%s", configured);
+    else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+        r = snprintf(out, len, "/usr/sbin/%s", name);
+    else {
+        self[n] = '\0';
+        *strrchr(self, '/') = '\0';
+        r = snprintf(out, len, "%s/%s", self, name);
     }
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) {
-        snprintf(out, len, "/usr/sbin/%s", name);
-        return;
+    if (r < 0 || (size_t)r >= len) {
+        fprintf(stderr, "pvback-watch: the path of %s is longer than %zu bytes\n", name, len - 1);
+        return -1;
     }
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    snprintf(out, len, "%s/%s", self, name);
+    return 0;
 }
 
 static bool module_loaded(const struct watch_config *cfg, const char *module)
@@ -193,8 +195,10 @@ int main(int argc, char **argv)
     }
     w.self_domid = pv_platform_self_domid();
     snprintf(w.home, sizeof(w.home), "/local/domain/%u", w.self_domid);
-    default_command(w.blk_command, sizeof(w.blk_command), w.cfg.blk_command, "pvback-blk");
-    default_command(w.net_command, sizeof(w.net_command), w.cfg.net_command, "pvback-net");
+    if (default_command(w.blk_command, sizeof(w.blk_command), w.cfg.blk_command, "pvback-blk") <
+            0 ||
+        default_command(w.net_command, sizeof(w.net_command), w.cfg.net_command, "pvback-net") < 0)
+        return 1;
     choose_claims(&w);
 
     w.loop = pv_loop_new();
