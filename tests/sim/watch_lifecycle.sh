@@ -29,6 +29,12 @@ finish() {
     for f in "$XENSIM_DIR"/pvback/*.pid; do
         [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
     done
+    # In sanitizer builds pvback-watch and the backends report into watch.log.
+    if grep -qE "(Address|Leak|UndefinedBehavior)Sanitizer|runtime error:" "$WORK/watch.log"; then
+        echo "FAIL: sanitizer report in watch.log" >&2
+        grep -E -A20 "(Address|Leak|UndefinedBehavior)Sanitizer|runtime error:" "$WORK/watch.log" >&2
+        rc=1
+    fi
     if [ $rc -ne 0 ]; then
         echo "--- watch.log" >&2
         tail -n 60 "$WORK/watch.log" >&2
