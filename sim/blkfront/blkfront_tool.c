@@ -9,6 +9,9 @@
  *                  the expected contents so that a test can compare the image
  *     readonly     a write must fail with BLKIF_RSP_ERROR, a read succeed
  *     wait-sectors N   wait until the backend announces N sectors (resize)
+ *     ordering IMAGE   16 writes then a barrier: the barrier must be answered
+ *                  after all of them; then a flush carrying data: once it is
+ *                  answered, IMAGE (the backend's file) must hold the data
  *     hostile KIND     send one request breaking a rule (blkfront_hostile.h);
  *                  succeeds when the backend answers it with an error (or, for
  *                  prod-overflow, does not answer)
@@ -297,13 +300,86 @@ static int cmd_wait_sectors(struct blkfront *f, unsigned int devid, uint64_t wan
     return got == want ? 0 : 1;
 }
 
+/* Completion order of the ordering check. */
+static struct job *order_log[32];
+static unsigned int order_n;
+
+static void on_ordered(struct blkfront_io *io, int status)
+{
+    struct job *j = io->arg;
+    j->busy = false;
+    j->status = status;
+    order_log[order_n++] = j;
+}
+
+static int cmd_ordering(struct ctx *c, const char *image)
+{
+    enum { N = 16, LEN = 65536 };
+    struct job jobs[N + 1];
+    int rc = 0;
+    if (!blkfront_info(c->f)->barrier || !blkfront_info(c->f)->flush)
+        fail("the backend offers no barrier or flush");
+    for (unsigned int i = 0; i <= N; i++) {
+        jobs[i] = (struct job){.buf = malloc(LEN), .ctx = c};
+        if (!jobs[i].buf)
+            fail("out of memory");
+        memset(jobs[i].buf, 0x10 + i, LEN);
+        jobs[i].io = (struct blkfront_io){.op = i < N ? BLKFRONT_WRITE : BLKFRONT_BARRIER,
+                                          .offset = (uint64_t)i * LEN,
+                                          .len = i < N ? LEN : 4096,
+                                          .buf = jobs[i].buf,
+                                          .done = on_ordered,
+                                          .arg = &jobs[i]};
+        jobs[i].busy = true;
+        int r = blkfront_submit(c->f, &jobs[i].io);
+        if (r < 0)
+            fail("submit: %s", strerror(-r));
+    }
+    for (int i = 0; i < 200 && order_n < N + 1; i++)
+        if (blkfront_wait(c->f, 100) < 0)
+            fail("waiting: %s", strerror(errno));
+    if (order_n != N + 1)
+        fail("only %u of %u answered", order_n, N + 1);
+    for (unsigned int i = 0; i <= N; i++)
+        if (jobs[i].status != BLKIF_RSP_OKAY)
+            fail("request %u failed: %d", i, jobs[i].status);
+    if (order_log[N] != &jobs[N]) {
+        fprintf(stderr, "the barrier was answered before an earlier write\n");
+        rc = 1;
+    }
+    /* A flush carrying data: the data is in the image once it is answered. */
+    memset(jobs[0].buf, 0x7e, LEN);
+    jobs[0].io = (struct blkfront_io){.op = BLKFRONT_FLUSH,
+                                      .offset = 20 * LEN,
+                                      .len = 32768,
+                                      .buf = jobs[0].buf,
+                                      .done = on_ordered,
+                                      .arg = &jobs[0]};
+    order_n = 0;
+    if (run_sync(c, &jobs[0]) != BLKIF_RSP_OKAY)
+        fail("flush with data failed");
+    FILE *fp = fopen(image, "rb");
+    uint8_t back[32768];
+    if (!fp || fseek(fp, 20 * LEN, SEEK_SET) || fread(back, 1, sizeof(back), fp) != sizeof(back))
+        fail("cannot read %s", image);
+    fclose(fp);
+    if (memcmp(back, jobs[0].buf, sizeof(back))) {
+        fprintf(stderr, "the flushed data is not in the image\n");
+        rc = 1;
+    }
+    for (unsigned int i = 0; i <= N; i++)
+        free(jobs[i].buf);
+    printf("barrier answered last, flushed data in the image: %s\n", rc ? "no" : "yes");
+    return rc;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: pvback-blkfront [--devid N] [--queues N] [--ring-order N] [--depth N]\n"
             "       [--no-persistent] [--no-indirect] [--x86-32] [--ops N] [--align 512|4096]\n"
             "       [--max-io BYTES] [--seed N] [--reconnect-after N] [--dump FILE]\n"
-            "       info|verify|readonly|wait-sectors N|hostile KIND\n");
+            "       info|verify|readonly|ordering IMAGE|wait-sectors N|hostile KIND\n");
 }
 
 int main(int argc, char **argv)
@@ -422,6 +498,8 @@ int main(int argc, char **argv)
         ctx.shadow = malloc(4096);
         rc = cmd_readonly(&ctx);
         free(ctx.shadow);
+    } else if (!strcmp(cmd, "ordering") && optind + 1 < argc) {
+        rc = cmd_ordering(&ctx, argv[optind + 1]);
     } else if (!strcmp(cmd, "hostile") && optind + 1 < argc) {
         enum blkfront_attack a;
         int16_t st = 0;
