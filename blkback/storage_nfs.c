@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "loop.h"
 #include "storage_remote.h"
 #include "storage_url.h"
 
@@ -145,10 +146,13 @@ static void part_done(struct ncmd *c)
     pv_storage_complete(&st->base, req, result);
 }
 
-static void session_lost(struct nfs_store *st, const char *why)
+/* nfs: the context whose error says why (read only while the session is up:
+ * a context being destroyed must not be asked). */
+static void session_lost(struct nfs_store *st, struct nfs_context *nfs)
 {
     if (!st->up)
         return;
+    const char *why = nfs_get_error(nfs);
     st->up = false;
     st->retry_now = true;
     st->down_since_ms = pv_now_ms();
@@ -163,7 +167,7 @@ static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
     struct pv_storage_req *req = c->req;
 
     if (err < 0 && !definite(err) && !st->gave_up) {
-        session_lost(st, nfs_get_error(nfs));
+        session_lost(st, nfs);
         p->next_park = st->parked;
         st->parked = p;
         return;
@@ -196,14 +200,13 @@ static void launch(struct npart *p)
             rc = nfs_pread_async(st->nfs, st->fh, off, len, on_io, p);
             break;
         case PV_STORAGE_WRITE:
-            rc = nfs_pwrite_async(st->nfs, st->fh, off, len, (char *)c->bounce + p->at, on_io,
-                                  p);
+            rc = nfs_pwrite_async(st->nfs, st->fh, off, len, (char *)c->bounce + p->at, on_io, p);
             break;
         default:
             rc = nfs_fsync_async(st->nfs, st->fh, on_io, p);
         }
         if (rc < 0)
-            session_lost(st, nfs_get_error(st->nfs));
+            session_lost(st, st->nfs);
     }
     if (rc < 0) {
         p->next_park = st->parked;
@@ -307,10 +310,11 @@ static void unpark(struct nfs_store *st)
 
 static void on_reopen(int err, struct nfs_context *nfs, void *data, void *private)
 {
+    (void)nfs;
     struct nfs_store *st = private;
     st->reconnecting = false;
     if (err < 0) {
-        pv_debug("%s: reopen failed: %s", st->name, nfs_get_error(nfs));
+        pv_debug("%s: reopen failed: %s", st->name, strerror(-err));
         return;
     }
     st->fh = data;
@@ -327,7 +331,7 @@ static void on_remount(int err, struct nfs_context *nfs, void *data, void *priva
     char file[PV_URL_PATH_MAX + 1];
     snprintf(file, sizeof(file), "/%s", st->url.file);
     if (err < 0 || nfs_open_async(nfs, file, st->read_only ? O_RDONLY : O_RDWR, on_reopen, st)) {
-        pv_debug("%s: remount failed: %s", st->name, nfs_get_error(nfs));
+        pv_debug("%s: remount failed: %s", st->name, strerror(err < 0 ? -err : EIO));
         st->reconnecting = false;
     }
 }
@@ -381,7 +385,7 @@ static int nfs_store_reap(struct pv_storage *s)
      * from inside nfs_service(). A failure shows in the calls' callbacks. */
     if (st->nfs && (revents || ticked) && nfs_service(st->nfs, revents) < 0 && st->up &&
         !st->reconnecting)
-        session_lost(st, nfs_get_error(st->nfs));
+        session_lost(st, st->nfs);
     if (st->retry_now && !st->reconnecting) {
         st->retry_now = false;
         reconnect(st);
@@ -404,14 +408,20 @@ static void nfs_store_close(struct pv_storage *s)
 {
     struct nfs_store *st = to_st(s);
     if (st->nfs) {
-        if (st->fh)
+        /* A live session closes properly (NFSv4 CLOSE); a dead one just
+         * frees the handle. */
+        if (st->fh && st->up)
             nfs_close(st->nfs, st->fh);
+        else if (st->fh)
+            nfs_close_async(st->nfs, st->fh, noop_cb, NULL);
         nfs_destroy_context(st->nfs);
     }
     pv_remote_poll_fini(&st->poll);
     if (st->cmds)
-        for (unsigned int i = 0; i < st->ncmds; i++)
+        for (unsigned int i = 0; i < st->ncmds; i++) {
             free(st->cmds[i].bounce);
+            free(st->cmds[i].parts);
+        }
     free(st->cmds);
     free(st);
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The NFS storage driver against a real nfs-ganesha (VFS) with rpcbind on
+# loopback, over NFSv3 and NFSv4: data lands in the exported image file,
+# flush (COMMIT) works, discard is refused, a server crash and restart in the
+# middle of I/O costs no request, a server that stays away past the timeout
+# fails requests, and bad URLs, unreachable servers and missing exports or
+# images fail with a message naming what is wrong.
+source "$PVBACK_SRC/tests/sim/lib.sh"
+source "$PVBACK_SRC/tests/sim/lib_servers.sh"
+CHECK="$PVBACK_BIN/pvback-remote-check"
+trap srv_cleanup EXIT
+
+expect_open_error() {
+    local url=$1 out w
+    shift
+    out=$("$CHECK" open "$url" 2>&1) || fail "open $url: $out"
+    for w in "$@"; do
+        grep -qF -- "$w" <<<"$out" || fail "open $url: message lacks '$w': $out"
+    done
+    echo "ok: $out" | head -n 1
+}
+
+srv_nfs_start 64M
+img=$SRV_DIR/export/image.raw
+for url in "$SRV_NFS3_URL" "$SRV_NFS4_URL"; do
+    echo "== I/O and flush: $url"
+    "$CHECK" io "$url" "$img" || fail "io on $url"
+done
+
+echo "== bad configurations"
+expect_open_error "nfs://127.0.0.1" "NFS URL" "nfs://server[:port]/path/image"
+expect_open_error "nfs://127.0.0.1/a/../b" "'..' component"
+expect_open_error "$SRV_NFS3_URL?version=5" "unsupported query 'version=5'"
+expect_open_error "nfs://127.0.0.2/x/image.raw?version=4" "cannot reach 127.0.0.2 port 2049"
+expect_open_error "nfs://127.0.0.1/no/such/export/image.raw" "mount of 127.0.0.1:/no/such/export"
+expect_open_error "nfs://127.0.0.1$SRV_DIR/export/missing.raw" "cannot open missing.raw"
+mkdir "$SRV_DIR/export/dir.raw"
+expect_open_error "nfs://127.0.0.1$SRV_DIR/export/dir.raw" "not a regular file"
+
+for url in "$SRV_NFS3_URL" "$SRV_NFS4_URL"; do
+    echo "== server crash and restart during I/O: $url"
+    "$CHECK" soak "$url" "$img" 10 >"$SRV_DIR/soak.log" 2>&1 &
+    soak=$!
+    sleep 3
+    srv_nfs_restart 2
+    wait $soak || { cat "$SRV_DIR/soak.log" >&2; fail "I/O failed across a server restart"; }
+    grep -q "session lost" "$SRV_DIR/soak.log" ||
+        { cat "$SRV_DIR/soak.log" >&2; fail "the session never dropped: the test proved nothing"; }
+    grep -q "session re-established" "$SRV_DIR/soak.log" || fail "no re-established session"
+    tail -n 1 "$SRV_DIR/soak.log"
+done
+
+echo "== server away longer than the timeout"
+REMOTE_TIMEOUT=2 "$CHECK" soak "$SRV_NFS3_URL" "$img" 8 >"$SRV_DIR/soak.log" 2>&1 &
+soak=$!
+sleep 2
+srv_nfs_kill
+if wait $soak; then
+    fail "I/O succeeded with the server gone past the timeout"
+fi
+grep -q "no session for 2 s" "$SRV_DIR/soak.log" || { cat "$SRV_DIR/soak.log" >&2; fail "no timeout message"; }
+grep -q "failed: -5" "$SRV_DIR/soak.log" || { cat "$SRV_DIR/soak.log" >&2; fail "requests did not fail with EIO"; }
+echo "ok: requests failed with EIO after the timeout"
+echo "PASS"
