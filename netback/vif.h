@@ -110,6 +110,9 @@ int vif_host_setup(struct vif *v);
 void vif_host_teardown(struct vif *v);
 /* Offloads the tap may hand us, per what the frontend can receive. */
 int vif_host_set_offloads(struct vif *v);
+/* The tap's MTU for this connection: the vif's, or 1500 for a frontend
+ * without scatter-gather (one page per frame), as Linux netback does. */
+int vif_host_set_mtu(struct vif *v);
 
 /* vif_queue.c: rings and event channels of one queue. */
 int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir);

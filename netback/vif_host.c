@@ -181,3 +181,15 @@ int vif_host_set_offloads(struct vif *v)
     }
     return 0;
 }
+
+int vif_host_set_mtu(struct vif *v)
+{
+    unsigned mtu = !v->fe_sg && v->mtu > 1500 ? 1500 : v->mtu;
+    struct nl_link_change chg = {.mtu = mtu};
+    int r = nl_link_set(v->nl, if_nametoindex(v->tap.name), &chg);
+    if (r < 0) {
+        pv_xenbus_dev_fatal(v->xdev, -r, "%s: mtu %u: %s", v->tap.name, mtu, strerror(-r));
+        return -1;
+    }
+    return 0;
+}

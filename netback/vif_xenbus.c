@@ -156,7 +156,7 @@ static int vif_connect(struct pv_xenbus_dev *dev)
         pv_xenbus_dev_fatal(dev, -r, "%s", err);
         return -1;
     }
-    if (vif_host_set_offloads(v) < 0)
+    if (vif_host_set_offloads(v) < 0 || vif_host_set_mtu(v) < 0)
         return -1;
 
     v->gnt = pv_gnt_open();

@@ -147,6 +147,10 @@ static int make_interface(struct netfront *f, char *err, size_t errlen)
     free(macstr);
     unsigned mtu = 1500;
     pv_xs_read_uint(f->xs, XBT_NULL, f->fe_path, "mtu", 68, 65535, &mtu);
+    /* Without scatter-gather a frame fits one slot: Linux netfront caps
+     * its MTU at ETH_DATA_LEN then. */
+    if (!f->sg && mtu > 1500)
+        mtu = 1500;
     struct nl *nl = nl_open();
     struct nl_link_change chg = {.mtu = mtu, .set_up = true, .mac = have_mac ? mac : NULL};
     r = nl ? nl_link_set(nl, if_nametoindex(f->ifname), &chg) : -errno;

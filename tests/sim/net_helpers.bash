@@ -10,6 +10,7 @@ NET_ID=$$
 HOSTNS=pvbh$NET_ID
 NET_PID=
 NET_FRONTS=()
+NET_NFRONT=0
 
 net_cleanup() {
     local rc=$?
@@ -111,17 +112,32 @@ net_guest() {
 net_front() {
     local name=$1$NET_ID domid=$2
     shift 2
-    local log="$SIM_DIR/front-$name-$((${#NET_FRONTS[@]})).log"
+    local log="$SIM_DIR/front-$name-$NET_NFRONT.log"
+    NET_NFRONT=$((NET_NFRONT + 1))
     XENSIM_DOMID=$domid XENSTORED_PATH="$SIM_DIR/dom$domid.sock" \
         "$PVBACK_BIN/pvback-netfront" --netns "xs-$name" "$@" >"$log" 2>&1 &
     NET_FRONTS+=($!)
     local i
     for i in $(seq 1 200); do
-        grep -q '^connected' "$log" && return 0
+        grep -qs '^connected' "$log" && return 0
         kill -0 "${NET_FRONTS[-1]}" 2>/dev/null || fail "netfront of $name: $(cat "$log")"
         sleep 0.05
     done
     fail "netfront of $name did not connect: $(cat "$log")"
+}
+
+# net_stop_fronts: every netfront closes its device (SIGTERM) and must exit 0.
+net_stop_fronts() {
+    local p rc
+    for p in "${NET_FRONTS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${NET_FRONTS[@]}"; do
+        rc=0
+        wait "$p" || rc=$?
+        [ $rc -eq 0 ] || fail "a netfront exited with $rc (see front-*.log)"
+    done
+    NET_FRONTS=()
 }
 
 # in_guest NAME CMD...: runs CMD in the guest's namespace.
