@@ -61,10 +61,14 @@ void credit_update(struct credit *c, uint64_t bytes, uint64_t usec, uint64_t now
 }
 
 /* A new window's credit: what is left plus one window's worth, capped at
- * the burst size (never less than one maximum-size packet). */
+ * one window and one packet (never less than CREDIT_MIN_BURST). */
 static void refill(struct credit *c)
 {
-    uint64_t max_burst = c->bytes > CREDIT_MIN_BURST ? c->bytes : CREDIT_MIN_BURST;
+    uint64_t max_burst = c->bytes + CREDIT_MAX_PACKET;
+    if (max_burst < c->bytes) /* a rate of nearly 2^64 bytes: unlimited in effect */
+        max_burst = UINT64_MAX;
+    if (max_burst < CREDIT_MIN_BURST)
+        max_burst = CREDIT_MIN_BURST;
     uint64_t sum = c->remaining + c->bytes;
     if (sum < c->remaining)
         sum = UINT64_MAX;

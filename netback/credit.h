@@ -17,6 +17,9 @@
 /* The largest burst a window may hold however small the rate: one
  * maximum-size packet (a 64 KiB GSO frame with all its slots) must fit. */
 #define CREDIT_MIN_BURST 131072u
+/* The largest packet that may wait for credit: what a window's rest must
+ * be able to carry over. */
+#define CREDIT_MAX_PACKET 65536u
 /* Bounds accepted in the rate key: a window of up to an hour. */
 #define CREDIT_USEC_MAX 3600000000ull
 
