@@ -188,3 +188,32 @@ save("xenstored", "guest-denied", b"\1" + msg(WRITE_, b"/local/domain/0/x\0v")
      + msg(INTRODUCE, z(b"7", b"0", b"1")) + msg(READ_, z(b"/tool")))
 save("xenstored", "oversized", b"\1" + struct.pack("<IIII", READ_, 1, 0, 5000) + b"x" * 16)
 
+
+# ---- csum_setup: a frame (Ethernet, IPv4/IPv6, TCP/UDP) ----
+
+
+def ipv4(proto, payload, ihl=5, frag=0):
+    hdr = struct.pack(">BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(payload), 1, frag, 64, proto, 0,
+                      bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return hdr + b"\0" * (ihl * 4 - 20) + payload
+
+
+def ipv6(nexthdr, payload):
+    return struct.pack(">IHBB16s16s", 6 << 28, len(payload), nexthdr, 64, b"\0" * 15 + b"\1",
+                       b"\0" * 15 + b"\2") + payload
+
+
+TCP = struct.pack(">HHIIBBHHH", 1234, 80, 1, 0, 5 << 4, 0x18, 65535, 0, 0) + b"data"
+TCP_OPTS = struct.pack(">HHIIBBHHH", 1234, 80, 1, 0, 8 << 4, 0x18, 65535, 0, 0) + b"\1" * 12
+UDP = struct.pack(">HHHH", 53, 53, 12, 0) + b"abcd"
+ETH4, ETH6 = MACS + b"\x08\x00", MACS + b"\x86\xdd"
+
+save("csum_setup", "ipv4-tcp", ETH4 + ipv4(6, TCP))
+save("csum_setup", "ipv4-tcp-options", ETH4 + ipv4(6, TCP_OPTS, ihl=6))
+save("csum_setup", "ipv4-udp-vlan", MACS + b"\x81\x00\x00\x0a\x08\x00" + ipv4(17, UDP))
+save("csum_setup", "ipv4-fragment", ETH4 + ipv4(6, TCP, frag=0x2000))
+save("csum_setup", "ipv6-tcp", ETH6 + ipv6(6, TCP))
+save("csum_setup", "ipv6-hopbyhop-udp", ETH6 + ipv6(0, bytes([17, 0]) + b"\0" * 6 + UDP))
+save("csum_setup", "ipv6-fragment-whole", ETH6 + ipv6(44, bytes([6, 0, 0, 0, 0, 0, 0, 1]) + TCP))
+save("csum_setup", "truncated-tcp", ETH4 + ipv4(6, TCP)[:30])
+save("csum_setup", "arp", MACS + b"\x08\x06" + b"\0" * 28)
