@@ -4,8 +4,10 @@
  * have xs-<name>), where ping and iperf3 then run.
  *
  *   pvback-netfront [--handle H] [--queues N] [--no-split] [--no-offloads]
- *                   [--netns NAME] [--ifname IF]
+ *                   [--netns NAME] [--ifname IF] [--hostile RULE]
  *
+ * --hostile RULE breaks one protocol rule once connected (netfront_hostile.h)
+ * and exits 0 when the backend reacted as it must, 1 otherwise.
  * Prints "connected <ifname> queues=<n>" once the interface is up, then
  * moves frames until SIGTERM/SIGINT (exit 0) or until the backend fails or
  * closes the device (exit 1, with the backend's error). */
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "netfront.h"
+#include "netfront_hostile.h"
 #include "netfront_priv.h"
 #include "platform.h"
 
@@ -49,16 +52,13 @@ static int enter_netns(const char *name)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"handle", required_argument, NULL, 'H'},
-        {"queues", required_argument, NULL, 'q'},
-        {"no-split", no_argument, NULL, 's'},
-        {"no-offloads", no_argument, NULL, 'o'},
-        {"netns", required_argument, NULL, 'n'},
-        {"ifname", required_argument, NULL, 'i'},
-        {NULL, 0, NULL, 0},
+        {"handle", required_argument, NULL, 'H'},  {"queues", required_argument, NULL, 'q'},
+        {"no-split", no_argument, NULL, 's'},      {"no-offloads", no_argument, NULL, 'o'},
+        {"netns", required_argument, NULL, 'n'},   {"ifname", required_argument, NULL, 'i'},
+        {"hostile", required_argument, NULL, 'x'}, {NULL, 0, NULL, 0},
     };
     struct netfront_opts o = {.queues = 1, .split = true, .offloads = true};
-    const char *netns = NULL;
+    const char *netns = NULL, *hostile = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -80,9 +80,12 @@ int main(int argc, char **argv)
         case 'i':
             o.ifname = optarg;
             break;
+        case 'x':
+            hostile = optarg;
+            break;
         default:
             fprintf(stderr, "usage: pvback-netfront [--handle H] [--queues N] [--no-split] "
-                            "[--no-offloads] [--netns NAME] [--ifname IF]\n");
+                            "[--no-offloads] [--netns NAME] [--ifname IF] [--hostile RULE]\n");
             return 2;
         }
     }
@@ -103,7 +106,11 @@ int main(int argc, char **argv)
     }
     printf("connected %s queues=%u\n", f->ifname, f->nq);
     fflush(stdout);
-    int rc = netfront_run(f, &stop, err, sizeof(err)) < 0 ? 1 : 0;
+    int rc;
+    if (hostile)
+        rc = nf_hostile(f, hostile, err, sizeof(err)) < 0 ? 1 : 0;
+    else
+        rc = netfront_run(f, &stop, err, sizeof(err)) < 0 ? 1 : 0;
     if (rc)
         fprintf(stderr, "pvback-netfront: %s\n", err);
     netfront_close(f);
