@@ -248,7 +248,7 @@ static struct pv_status_dev *dev_add(struct pv_status *st, const struct pv_xenbu
     sd->st = st;
     sd->dev = dev;
     sd->counters = counters;
-    snprintf(sd->name, sizeof(sd->name), "%s", name);
+    snprintf(sd->name, sizeof(sd->name), "%.*s", (int)sizeof(sd->name) - 1, name);
     /* Append, so that the report lists devices in the order they came. */
     struct pv_status_dev **pp = &st->devs;
     while (*pp)
