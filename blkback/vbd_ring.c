@@ -236,6 +236,11 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
         pv_xenbus_dev_fatal(xd, errno, "queue %u: cannot watch the event channel", idx);
         goto fail;
     }
+    /* A ring in use before (pvback-blk restarted and adopted the device):
+     * every request past the last published response was never answered,
+     * so it is taken again from there, which replays the requests the
+     * previous process had in flight. A fresh ring starts at 0 either way. */
+    r->req_cons = r->rsp_prod_pvt = __atomic_load_n(&hdr(r)->rsp_prod, __ATOMIC_ACQUIRE);
     /* The frontend may have queued requests before we bound: look now. */
     __atomic_store_n(&hdr(r)->req_event, r->req_cons + 1, __ATOMIC_RELAXED);
     return r;
