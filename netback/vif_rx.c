@@ -229,7 +229,7 @@ void vif_rx_process(struct vif_queue *q)
             place(q, vh, frame, flen, &nsegs, &placed[npkts++]);
             q->st.rx_packets++;
             q->st.rx_bytes += flen;
-            pos += len;
+            pos += (len + 7) & ~(size_t)7; /* the next virtio header aligned */
         }
         if (nsegs && pv_gnt_copy(v->gnt, nsegs, q->rx_segs) < 0) {
             vif_fail(v, errno, "queue %u: grant copy to guest RX pages failed: %s", q->idx,
