@@ -23,6 +23,10 @@ struct netfront_opts {
     bool offloads;       /* sg, GSO and checksum offload; false: none of them */
     const char *ifname;  /* the interface in the guest's namespace; NULL: eth0 */
     unsigned timeout_ms; /* per handshake step; 0: 10000 */
+    /* Multicast filtering: with mcast set, request-multicast-control is
+     * written and this address is the filter list's one entry (sent as an
+     * MCAST_ADD extra-info once connected). */
+    const uint8_t *mcast;
 };
 
 /* Negotiates up to Connected and creates the interface (in the calling

@@ -52,5 +52,7 @@ void nf_rx_fill(struct nf_queue *q);
 /* Tap -> TX ring, and responses/RX ring -> tap. -1 on a protocol error. */
 int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen);
 int nf_poll_rings(struct nf_queue *q, char *err, size_t errlen);
+/* Sends a dummy TX request with an MCAST_ADD extra-info for addr. */
+void nf_mcast_add(struct nf_queue *q, const uint8_t addr[6]);
 
 #endif

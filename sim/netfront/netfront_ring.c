@@ -151,6 +151,22 @@ static void queue_frame(struct nf_queue *q, const uint8_t *buf, size_t len)
     (void)f;
 }
 
+void nf_mcast_add(struct nf_queue *q, const uint8_t addr[6])
+{
+    uint16_t id = q->tx_free[--q->tx_nfree];
+    netif_tx_request_t *req = next_tx_slot(q);
+    req->gref = q->tx_refs[id];
+    req->offset = 0;
+    req->id = id;
+    req->flags = NETTXF_extra_info;
+    req->size = 0;
+    netif_extra_info_t *ex = (netif_extra_info_t *)next_tx_slot(q);
+    memset(ex, 0, sizeof(netif_tx_request_t));
+    ex->type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD;
+    memcpy(ex->u.mcast.addr, addr, 6);
+    push_requests(&q->tx->req_prod, &q->tx->req_event, q->tx_prod, q->evt, q->tx_port);
+}
+
 int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen)
 {
     (void)err;

@@ -5,7 +5,10 @@
  *
  *   pvback-netfront [--handle H] [--queues N] [--no-split] [--no-offloads]
  *                   [--netns NAME] [--ifname IF] [--hostile RULE]
+ *                   [--mcast-filter MAC]
  *
+ * --mcast-filter MAC asks the backend to filter multicast frames, with MAC
+ * as the only group let through.
  * --hostile RULE breaks one protocol rule once connected (netfront_hostile.h)
  * and exits 0 when the backend reacted as it must, 1 otherwise.
  * Prints "connected <ifname> queues=<n>" once the interface is up, then
@@ -52,13 +55,19 @@ static int enter_netns(const char *name)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"handle", required_argument, NULL, 'H'},  {"queues", required_argument, NULL, 'q'},
-        {"no-split", no_argument, NULL, 's'},      {"no-offloads", no_argument, NULL, 'o'},
-        {"netns", required_argument, NULL, 'n'},   {"ifname", required_argument, NULL, 'i'},
-        {"hostile", required_argument, NULL, 'x'}, {NULL, 0, NULL, 0},
+        {"handle", required_argument, NULL, 'H'},
+        {"queues", required_argument, NULL, 'q'},
+        {"no-split", no_argument, NULL, 's'},
+        {"no-offloads", no_argument, NULL, 'o'},
+        {"netns", required_argument, NULL, 'n'},
+        {"ifname", required_argument, NULL, 'i'},
+        {"hostile", required_argument, NULL, 'x'},
+        {"mcast-filter", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
     };
     struct netfront_opts o = {.queues = 1, .split = true, .offloads = true};
     const char *netns = NULL, *hostile = NULL;
+    uint8_t mcast[6];
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -83,9 +92,19 @@ int main(int argc, char **argv)
         case 'x':
             hostile = optarg;
             break;
+        case 'm':
+            if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mcast[0], &mcast[1], &mcast[2],
+                       &mcast[3], &mcast[4], &mcast[5]) != 6) {
+                fprintf(stderr, "pvback-netfront: --mcast-filter '%s': not a MAC address\n",
+                        optarg);
+                return 2;
+            }
+            o.mcast = mcast;
+            break;
         default:
             fprintf(stderr, "usage: pvback-netfront [--handle H] [--queues N] [--no-split] "
-                            "[--no-offloads] [--netns NAME] [--ifname IF] [--hostile RULE]\n");
+                            "[--no-offloads] [--netns NAME] [--ifname IF] [--hostile RULE] "
+                            "[--mcast-filter MAC]\n");
             return 2;
         }
     }

@@ -113,6 +113,8 @@ static int transport_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
         pv_xs_write_str(xs, t, fe, "feature-ipv6-csum-offload", on) < 0 ||
         pv_xs_write_str(xs, t, fe, "feature-no-csum-offload", f->opts.offloads ? "0" : "1") < 0)
         return -1;
+    if (f->opts.mcast && pv_xs_write_str(xs, t, fe, "request-multicast-control", "1") < 0)
+        return -1;
     return 0;
 }
 
@@ -197,6 +199,8 @@ static int negotiate(struct netfront *f, char *err, size_t errlen)
         return -1;
     for (unsigned i = 0; i < f->nq; i++)
         nf_rx_fill(&f->q[i]);
+    if (f->opts.mcast)
+        nf_mcast_add(&f->q[0], f->opts.mcast);
     return 0;
 }
 
