@@ -8,7 +8,6 @@
 # closing ones to Closed (6).
 source "$(dirname "$0")/lib.sh"
 
-WORK=$(mktemp -d /tmp/pvback-ts.XXXXXX)
 FAKE_BACKEND=
 finish() {
     local rc=$?
@@ -21,6 +20,7 @@ finish() {
     sim_cleanup
 }
 sim_start
+WORK=$(mktemp -d /tmp/pvback-ts.XXXXXX)
 trap finish EXIT
 
 # Under PVBACK_VALGRIND=1 the CLI, where the toolstack runs, runs under valgrind.
