@@ -5,12 +5,16 @@
  * reads everything the daemon answers.
  *
  * Input: one byte (bit 0: guest 1's socket, else dom0's), then the stream.
+ * Before it, a toolstack-like setup on dom0's socket creates a backend
+ * directory guest 1 may only read, its frontend directory and a node of
+ * the toolstack's own.
  *
  * Invariants: the daemon neither crashes nor leaks (ASan, valgrind on
  * replay) and always finishes the connection; every message it sends is
  * well framed (at most XENSTORE_PAYLOAD_MAX), is a reply of the type asked,
  * an XS_ERROR carrying one errno name, or a watch event of two strings;
- * and it never sends more replies than it got requests. */
+ * it never sends more replies than it got requests; and a guest changes
+ * nothing outside its home (/local/domain/1), whatever it sends. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -55,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 struct reader {
     uint8_t buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
     size_t have;
-    unsigned replies, events;
+    unsigned replies, events, errors;
     bool type_sent[XS_TYPE_COUNT];
 };
 
@@ -85,6 +89,7 @@ static void check_message(struct reader *r, const struct xsd_sockmsg *m, const c
     }
     r->replies++;
     if (m->type == XS_ERROR) {
+        r->errors++;
         FUZZ_CHECK(is_errno_name(payload, m->len), "XS_ERROR '%.*s'", (int)m->len, payload);
         return;
     }
@@ -142,49 +147,132 @@ static int connect_to(const char *name)
     return fd;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Sends a whole stream on a new connection to sock and reads every answer
+ * until the daemon, seeing EOF, closes the connection. */
+static void converse(const char *sock, const uint8_t *p, size_t len, struct reader *r)
 {
-    struct fuzz_in in = fuzz_in_make(data, size);
-    const bool guest = fuzz_u8(&in) & 1;
-    static struct reader r;
-    struct xsd *xsd = xsd_new(loop, dir, NULL);
+    int fd = connect_to(sock);
     size_t sent = 0;
     bool eof = false, shut = false;
 
-    FUZZ_CHECK(xsd != NULL, "xsd_new: %s", strerror(errno));
-    FUZZ_CHECK(xsd_introduce(xsd, 1) == 0, "xsd_introduce: %s", strerror(errno));
-    memset(&r, 0, sizeof(r));
-    unsigned requests = count_requests(in.p, in.left, r.type_sent);
-    int fd = connect_to(guest ? "dom1.sock" : "xenstored.sock");
-
+    memset(r, 0, sizeof(*r));
+    unsigned requests = count_requests(p, len, r->type_sent);
     for (int round = 0; !eof; round++) {
         FUZZ_CHECK(round < MAX_ROUNDS, "the daemon never finished the connection");
-        if (sent < in.left) {
-            ssize_t n = send(fd, in.p + sent, in.left - sent, MSG_NOSIGNAL);
+        if (sent < len) {
+            ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
             if (n > 0)
                 sent += (size_t)n;
             else if (n < 0 && errno != EAGAIN)
-                sent = in.left; /* the daemon hung up: nothing more to say */
+                sent = len; /* the daemon hung up: nothing more to say */
         }
-        if (sent == in.left && !shut) {
+        if (sent == len && !shut) {
             shutdown(fd, SHUT_WR); /* the daemon closes the connection at EOF */
             shut = true;
         }
         pv_loop_run_once(loop, 0);
         for (;;) {
-            ssize_t n = recv(fd, r.buf + r.have, sizeof(r.buf) - r.have, 0);
+            ssize_t n = recv(fd, r->buf + r->have, sizeof(r->buf) - r->have, 0);
             if (n > 0) {
-                r.have += (size_t)n;
-                take_messages(&r);
+                r->have += (size_t)n;
+                take_messages(r);
                 continue;
             }
             eof = n == 0 || (n < 0 && errno != EAGAIN);
             break;
         }
     }
-    FUZZ_CHECK(r.have == 0, "the daemon ended with %zu bytes of a partial message", r.have);
-    FUZZ_CHECK(r.replies <= requests, "%u replies to %u requests", r.replies, requests);
+    FUZZ_CHECK(r->have == 0, "the daemon ended with %zu bytes of a partial message", r->have);
+    FUZZ_CHECK(r->replies <= requests, "%u replies to %u requests", r->replies, requests);
     close(fd);
+}
+
+/* What the toolstack sets up before the guest runs: a backend directory the
+ * guest may read but not write, a frontend directory it owns, a node of the
+ * toolstack's own. */
+static size_t setup_stream(uint8_t *buf, size_t size)
+{
+    static const char *const msgs[][3] = {
+        {"w", "/local/domain/0/backend/vbd/1/51712/state", "2"},
+        {"w", "/local/domain/0/backend/vbd/1/51712/params", "/srv/g1.img"},
+        {"p", "/local/domain/0/backend/vbd/1/51712", "n0\0r1"},
+        {"p", "/local/domain/0/backend/vbd/1/51712/state", "n0\0r1"},
+        {"w", "/local/domain/1/device/vbd/51712/backend-id", "0"},
+        {"p", "/local/domain/1/device/vbd/51712", "n1\0r0"},
+        {"w", "/tool/pvback/secret", "42"},
+    };
+    size_t len = 0;
+
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        const char *path = msgs[i][1], *val = msgs[i][2];
+        size_t plen = strlen(path) + 1;
+        /* Permissions are NUL-separated (5 bytes with the last NUL); a
+         * value is sent without its NUL. */
+        size_t vlen = msgs[i][0][0] == 'p' ? 6 : strlen(val);
+        struct xsd_sockmsg m = {
+            .type = msgs[i][0][0] == 'p' ? XS_SET_PERMS : XS_WRITE,
+            .req_id = (uint32_t)i,
+            .len = (uint32_t)(plen + vlen),
+        };
+        FUZZ_CHECK(len + sizeof(m) + m.len <= size, "setup does not fit");
+        memcpy(buf + len, &m, sizeof(m));
+        memcpy(buf + len + sizeof(m), path, plen);
+        memcpy(buf + len + sizeof(m) + plen, val, vlen);
+        len += sizeof(m) + m.len;
+    }
+    return len;
+}
+
+/* The tree as "xenstore-ls -fp" lines, without guest 1's home. */
+static char *dump_outside_home(struct xsd *xsd)
+{
+    char *text = NULL, *out, *line, *save = NULL;
+    size_t len = 0, used = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    FUZZ_CHECK(f != NULL, "open_memstream");
+    xsd_dump(xsd, f);
+    fclose(f);
+    out = calloc(1, len + 1);
+    FUZZ_CHECK(out != NULL, "calloc");
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "/local/domain/1 ", 16) || !strncmp(line, "/local/domain/1/", 16))
+            continue;
+        size_t n = strlen(line);
+        memcpy(out + used, line, n);
+        out[used + n] = '\n';
+        used += n + 1;
+    }
+    free(text);
+    return out;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fuzz_in in = fuzz_in_make(data, size);
+    const bool guest = fuzz_u8(&in) & 1;
+    static struct reader r;
+    static uint8_t setup[2048];
+    struct xsd *xsd = xsd_new(loop, dir, NULL);
+
+    FUZZ_CHECK(xsd != NULL, "xsd_new: %s", strerror(errno));
+    FUZZ_CHECK(xsd_introduce(xsd, 1) == 0, "xsd_introduce: %s", strerror(errno));
+    converse("xenstored.sock", setup, setup_stream(setup, sizeof(setup)), &r);
+    FUZZ_CHECK(r.replies == 7 && r.errors == 0, "setup: %u replies, %u errors", r.replies,
+               r.errors);
+
+    if (!guest) {
+        converse("xenstored.sock", in.p, in.left, &r);
+    } else {
+        /* A guest changes nothing outside its home, whatever it sends. */
+        char *before = dump_outside_home(xsd);
+        converse("dom1.sock", in.p, in.left, &r);
+        char *after = dump_outside_home(xsd);
+        FUZZ_CHECK(!strcmp(before, after), "guest 1 changed the tree outside its home:\n%s---\n%s",
+                   before, after);
+        free(before);
+        free(after);
+    }
     xsd_free(xsd);
     return 0;
 }

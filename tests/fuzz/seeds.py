@@ -217,3 +217,11 @@ save("csum_setup", "ipv6-hopbyhop-udp", ETH6 + ipv6(0, bytes([17, 0]) + b"\0" * 
 save("csum_setup", "ipv6-fragment-whole", ETH6 + ipv6(44, bytes([6, 0, 0, 0, 0, 0, 0, 1]) + TCP))
 save("csum_setup", "truncated-tcp", ETH4 + ipv4(6, TCP)[:30])
 save("csum_setup", "arp", MACS + b"\x08\x06" + b"\0" * 28)
+save("xenstored", "guest-attacks-backend", b"\1"
+     + msg(WRITE_, b"/local/domain/0/backend/vbd/1/51712/state\0" + b"4")
+     + msg(SET_PERMS, z(b"/local/domain/0/backend/vbd/1/51712", b"b1"))
+     + msg(RM, z(b"/local/domain/0/backend/vbd/1/51712"))
+     + msg(READ_, z(b"/tool/pvback/secret"))
+     + msg(READ_, z(b"/local/domain/0/backend/vbd/1/51712/params"))
+     + msg(WRITE_, b"device/vbd/51712/state\0" + b"3")
+     + msg(SET_PERMS, z(b"device/vbd/51712", b"n1", b"b0")))
