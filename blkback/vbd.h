@@ -99,6 +99,8 @@ struct vbd_req {
     uint16_t nr_held;
     struct pgrant *held[BLKIF_OP_MAX_SEGS];
     unsigned int free_next; /* free-list link inside the ring */
+    uint32_t pos;           /* ring position it was taken from */
+    bool done;              /* answered by the I/O path, response not yet on the ring */
 };
 /* Fetches the indirect segments (if any), maps the data, and submits it to
  * storage. On any failure the request is completed with an error. */

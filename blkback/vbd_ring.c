@@ -28,7 +28,9 @@ struct vbd_ring {
     uint32_t port;
     struct pv_watch *evt_watch;
     uint32_t req_cons, rsp_prod_pvt;
-    struct vbd_req *reqs; /* nr_slots of them */
+    uint32_t rsp_notified;   /* rsp_prod at the last notification check */
+    struct vbd_req *reqs;    /* nr_slots of them */
+    struct vbd_req **at_pos; /* the request taken from each ring position */
     uint32_t free_head;
     unsigned int in_flight;
     struct vbd_req *barrier_wait; /* a barrier waiting for the ring to drain */
@@ -52,34 +54,65 @@ struct vbd *vbd_ring_vbd(struct vbd_ring *r)
     return r->v;
 }
 
+/* Notifies the frontend if it asked for an event in the responses
+ * published since the last check (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY, with
+ * the publication itself already done response by response). */
 static void push_responses(struct vbd_ring *r)
 {
     if (!r->need_push || r->v->failed)
         return;
     r->need_push = false;
     struct sring_hdr *h = hdr(r);
-    uint32_t old = __atomic_load_n(&h->rsp_prod, __ATOMIC_RELAXED);
-    uint32_t now = r->rsp_prod_pvt;
-    /* Responses are visible before the index that publishes them. */
-    __atomic_store_n(&h->rsp_prod, now, __ATOMIC_RELEASE);
+    uint32_t old = r->rsp_notified, now = r->rsp_prod_pvt;
+    r->rsp_notified = now;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint32_t event = __atomic_load_n(&h->rsp_event, __ATOMIC_RELAXED);
     if ((uint32_t)(now - event) < (uint32_t)(now - old))
         pv_evtchn_notify(r->evt, r->port);
 }
 
-void vbd_ring_complete(struct vbd_req *q, int16_t status)
+static void release(struct vbd_ring *r, struct vbd_req *q)
 {
-    struct vbd_ring *r = q->ring;
-    if (!r->v->failed) {
-        void *slot = blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->rsp_prod_pvt);
-        blkif_rsp_to_ring(r->v->abi, slot, q->op.id, q->op.rsp_operation, status);
-        r->rsp_prod_pvt++;
-        r->need_push = true;
-    }
+    r->at_pos[q->pos & (r->nr_slots - 1)] = NULL;
     r->in_flight--;
     q->free_next = r->free_head;
     r->free_head = (uint32_t)(q - r->reqs);
+}
+
+/* Responses go on the ring in the order of the requests, each into the slot
+ * of its own request, and each is published at once. So a slot past the
+ * published responses always still holds its request, and a restarted
+ * pvback-blk can take every unanswered request again from the ring (a slot
+ * torn by a crash mid-write reads as an invalid request: the device fails,
+ * nothing wrong is executed, since the rest of the slot is zeroed). */
+static void emit_in_order(struct vbd_ring *r)
+{
+    struct sring_hdr *h = hdr(r);
+    const size_t slot_size = blkif_abi_slot_size(r->v->abi);
+    struct vbd_req *q;
+    while ((q = r->at_pos[r->rsp_prod_pvt & (r->nr_slots - 1)]) && q->done &&
+           q->pos == r->rsp_prod_pvt) {
+        void *slot = blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->rsp_prod_pvt);
+        memset(slot, 0, slot_size);
+        blkif_rsp_to_ring(r->v->abi, slot, q->op.id, q->op.rsp_operation, q->status);
+        r->rsp_prod_pvt++;
+        /* The response is visible before the index that publishes it. */
+        __atomic_store_n(&h->rsp_prod, r->rsp_prod_pvt, __ATOMIC_RELEASE);
+        r->need_push = true;
+        release(r, q);
+    }
+}
+
+void vbd_ring_complete(struct vbd_req *q, int16_t status)
+{
+    struct vbd_ring *r = q->ring;
+    if (r->v->failed) {
+        release(r, q); /* no more responses on a failed or closing ring */
+        return;
+    }
+    q->status = status;
+    q->done = true;
+    emit_in_order(r);
 }
 
 void vbd_ring_fail(struct vbd_req *q, int16_t status, const char *fmt, ...)
@@ -138,6 +171,9 @@ static void process(struct vbd_ring *r)
             struct vbd_req *q = &r->reqs[r->free_head];
             r->free_head = q->free_next;
             r->in_flight++;
+            q->pos = r->req_cons;
+            q->done = false;
+            r->at_pos[q->pos & (r->nr_slots - 1)] = q;
             struct blkif_req_copy c;
             blkif_req_copy_from_ring(
                 r->v->abi, blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->req_cons), &c);
@@ -207,7 +243,8 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
         return NULL;
     }
     r->reqs = calloc(r->nr_slots, sizeof(*r->reqs));
-    if (!r->reqs) {
+    r->at_pos = calloc(r->nr_slots, sizeof(*r->at_pos));
+    if (!r->reqs || !r->at_pos) {
         pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
         goto fail;
     }
@@ -237,10 +274,12 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
         goto fail;
     }
     /* A ring in use before (pvback-blk restarted and adopted the device):
-     * every request past the last published response was never answered,
-     * so it is taken again from there, which replays the requests the
-     * previous process had in flight. A fresh ring starts at 0 either way. */
-    r->req_cons = r->rsp_prod_pvt = __atomic_load_n(&hdr(r)->rsp_prod, __ATOMIC_ACQUIRE);
+     * every request past the last published response was never answered and
+     * still sits in its slot (see emit_in_order), so it is taken again from
+     * there, which replays what the previous process had in flight. A fresh
+     * ring starts at 0 either way. */
+    r->req_cons = r->rsp_prod_pvt = r->rsp_notified =
+        __atomic_load_n(&hdr(r)->rsp_prod, __ATOMIC_ACQUIRE);
     /* The frontend may have queued requests before we bound: look now. */
     __atomic_store_n(&hdr(r)->req_event, r->req_cons + 1, __ATOMIC_RELAXED);
     return r;
@@ -276,6 +315,7 @@ void vbd_ring_free(struct vbd_ring *r)
     }
     pgrant_cache_free(r->pgc);
     free(r->reqs);
+    free(r->at_pos);
     if (r->sring)
         pv_gnt_unmap(r->v->gnt, r->sring, r->nr_pages);
     free(r);
