@@ -11,6 +11,14 @@ engine=$PVBACK_BIN/pvback-blkfront-fio.so
 [ -f "$engine" ] || fail "fio engine not built: run scripts/fetch-fio-src, then reconfigure"
 command -v fio >/dev/null || fail "fio is not installed"
 
+# A sanitizer build's engine needs the sanitizer runtimes loaded first into
+# the (uninstrumented) fio; fio's own allocations are not ours to judge.
+preload=()
+if ldd "$engine" | grep -q libasan; then
+    preload=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+        ASAN_OPTIONS=detect_leaks=0)
+fi
+
 blk_start_sim
 dom=$(blk_guest g1)
 img=$SIM_DIR/disk.img
@@ -26,7 +34,7 @@ while read -r name opts; do
     generic=$(echo "$opts" | sed -E 's/--(queues|ring_order|persistent|indirect)=[^ ]*//g')
     job="--name=$name --size=32M --randseed=$n --verify=crc32c $generic"
     # shellcheck disable=SC2086
-    XENSIM_DOMID=$dom XENSTORED_PATH="$SIM_DIR/dom$dom.sock" timeout 300 \
+    XENSIM_DOMID=$dom XENSTORED_PATH="$SIM_DIR/dom$dom.sock" timeout 300 "${preload[@]}" \
         fio --ioengine=external:"$engine" --filename=xvda --do_verify=1 $job $opts \
         >"$SIM_DIR/fio.log" 2>&1 || { cat "$SIM_DIR/fio.log" >&2; fail "fio $name"; }
     grep -q 'err= 0' "$SIM_DIR/fio.log" || { cat "$SIM_DIR/fio.log" >&2; fail "fio $name: errors"; }
