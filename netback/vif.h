@@ -12,6 +12,7 @@
 #include <xen/io/netif.h>
 
 #include "credit.h"
+#include "hash.h"
 #include "loop.h"
 #include "netif_txreq.h"
 #include "netlink.h"
@@ -102,6 +103,13 @@ struct vif {
     uint8_t mcast[VIF_MCAST_MAX][6];
     struct credit credit;
     struct pv_timer *credit_timer;
+    /* The control ring (feature-ctrl-ring), when the frontend gave one. */
+    xen_netif_ctrl_sring_t *ctrl;
+    struct pv_evtchn *ctrl_evt;
+    uint32_t ctrl_port;
+    struct pv_watch *ctrl_watch;
+    RING_IDX ctrl_cons;
+    struct hash_cfg hash;
     bool failed; /* fatal error reported: stop touching the rings */
 };
 
@@ -122,6 +130,11 @@ void vif_fail(struct vif *v, int err, const char *fmt, ...) __attribute__((forma
 /* Publishes responses on a ring and notifies the frontend if it asked. */
 void vif_push_tx(struct vif_queue *q);
 void vif_push_rx(struct vif_queue *q);
+
+/* vif_ctrl.c: the control ring (optional keys ctrl-ring-ref and
+ * event-channel-ctrl). */
+int vif_ctrl_connect(struct vif *v);
+void vif_ctrl_disconnect(struct vif *v);
 
 /* vif_tx.c: guest -> host. */
 void vif_tx_process(struct vif_queue *q);

@@ -58,9 +58,11 @@ static void on_event(int fd, uint32_t events, void *arg)
     while ((port = pv_evtchn_pending(q->evt)) >= 0)
         pv_evtchn_unmask(q->evt, (uint32_t)port);
     /* Either direction may have work: new TX requests, or RX requests that
-     * let held packets go. Both are cheap to check. */
+     * let held frames go — held by any queue, since frames are steered to
+     * the queue the guest's hash mapping names. All cheap to check. */
     vif_tx_process(q);
-    vif_rx_process(q);
+    for (unsigned i = 0; i < q->vif->nr_queues; i++)
+        vif_rx_process(&q->vif->queues[i]);
 }
 
 static void on_tap(int fd, uint32_t events, void *arg)

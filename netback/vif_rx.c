@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "vif.h"
 #include "vlan_tag.h"
 
@@ -78,38 +79,61 @@ static uint8_t *prepare(struct vif_queue *q, uint8_t *buf, size_t len, size_t *f
     return f.data;
 }
 
-static unsigned slots_for(const struct virtio_net_hdr *vh, size_t flen)
+/* The hash a frame gets when the guest enabled hashing (control ring). */
+struct rx_hash {
+    bool present;
+    uint32_t value;
+    uint8_t type;
+};
+
+/* RX slots a frame takes: its pages, then one per extra-info. */
+static unsigned slots_for(const struct virtio_net_hdr *vh, size_t flen, const struct rx_hash *h)
 {
     return (unsigned)((flen + PV_PAGE_SIZE - 1) / PV_PAGE_SIZE) +
-           (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE ? 1 : 0);
+           (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE ? 1 : 0) + (h->present ? 1 : 0);
 }
 
 /* A packet placed in RX slots, waiting for the batch's copy. */
 struct rx_placed {
-    RING_IDX first; /* its first response slot */
-    unsigned nslots;
+    struct vif_queue *t; /* the queue whose ring it went to */
+    RING_IDX first;      /* its first response slot */
     unsigned seg0, nsegs;
 };
 
-/* Takes the next RX request, copied once. */
-static netif_rx_request_t take_request(struct vif_queue *q)
+/* Takes the next RX request of t, copied once. */
+static netif_rx_request_t take_request(struct vif_queue *t)
 {
     netif_rx_request_t r;
-    const volatile void *src = &q->rx->ring[q->rx_cons & (VIF_RX_RING_SIZE - 1)].req;
+    const volatile void *src = &t->rx->ring[t->rx_cons & (VIF_RX_RING_SIZE - 1)].req;
     memcpy(&r, (const void *)src, sizeof(r));
-    q->rx_cons++;
+    t->rx_cons++;
     return r;
 }
 
-/* Assigns RX requests to the frame and writes its responses (their sizes
- * are final; a failed copy turns the first one into an error later). */
-static void place(struct vif_queue *q, const struct virtio_net_hdr *vh, const uint8_t *frame,
-                  size_t flen, unsigned *nsegs, struct rx_placed *pl)
+/* The next response slot of t as an extra-info (its request used up:
+ * frontends read extras in request order). */
+static netif_extra_info_t *next_extra(struct vif_queue *t, uint8_t type, bool more)
 {
-    struct vif *v = q->vif;
+    take_request(t);
+    netif_extra_info_t *ex = (netif_extra_info_t *)&t->rx->ring[t->rx_rsp & (VIF_RX_RING_SIZE - 1)];
+    t->rx_rsp++;
+    memset(ex, 0, sizeof(*ex));
+    ex->type = type;
+    ex->flags = more ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
+    return ex;
+}
+
+/* Assigns RX requests of t to the frame and writes its responses (their
+ * sizes are final; a failed copy turns the first one into an error
+ * later). The copy segments go to segs. */
+static void place(struct vif_queue *t, const struct virtio_net_hdr *vh, const uint8_t *frame,
+                  size_t flen, const struct rx_hash *h, xengnttab_grant_copy_segment_t *segs,
+                  unsigned *nsegs, struct rx_placed *pl)
+{
+    struct vif *v = t->vif;
     bool gso = vh->gso_type != VIRTIO_NET_HDR_GSO_NONE;
-    pl->first = q->rx_rsp;
-    pl->nslots = slots_for(vh, flen);
+    pl->t = t;
+    pl->first = t->rx_rsp;
     pl->seg0 = *nsegs;
     pl->nsegs = 0;
     uint16_t csum_flags = 0;
@@ -121,9 +145,9 @@ static void place(struct vif_queue *q, const struct virtio_net_hdr *vh, const ui
     size_t done = 0;
     bool first = true;
     while (done < flen) {
-        netif_rx_request_t req = take_request(q);
+        netif_rx_request_t req = take_request(t);
         size_t chunk = flen - done < PV_PAGE_SIZE ? flen - done : PV_PAGE_SIZE;
-        xengnttab_grant_copy_segment_t *s = &q->rx_segs[(*nsegs)++];
+        xengnttab_grant_copy_segment_t *s = &segs[(*nsegs)++];
         memset(s, 0, sizeof(*s));
         s->source.virt = (void *)(frame + done);
         s->dest.foreign.ref = req.gref;
@@ -134,28 +158,26 @@ static void place(struct vif_queue *q, const struct virtio_net_hdr *vh, const ui
         pl->nsegs++;
         done += chunk;
 
-        netif_rx_response_t *rsp = &q->rx->ring[q->rx_rsp & (VIF_RX_RING_SIZE - 1)].rsp;
+        netif_rx_response_t *rsp = &t->rx->ring[t->rx_rsp & (VIF_RX_RING_SIZE - 1)].rsp;
         rsp->id = req.id;
         rsp->offset = 0;
-        rsp->flags = (uint16_t)((done < flen ? NETRXF_more_data : 0) |
-                                (first ? csum_flags | (gso ? NETRXF_extra_info : 0) : 0));
+        rsp->flags =
+            (uint16_t)((done < flen ? NETRXF_more_data : 0) |
+                       (first ? csum_flags | (gso || h->present ? NETRXF_extra_info : 0) : 0));
         rsp->status = (int16_t)chunk;
-        q->rx_rsp++;
+        t->rx_rsp++;
         if (first && gso) {
-            /* The GSO extra-info takes the next slot (its request is used
-             * up; Linux netfront reads extras in request order). */
-            take_request(q);
-            netif_extra_info_t *ex =
-                (netif_extra_info_t *)&q->rx->ring[q->rx_rsp & (VIF_RX_RING_SIZE - 1)];
-            ex->type = XEN_NETIF_EXTRA_TYPE_GSO;
-            ex->flags = 0;
+            netif_extra_info_t *ex = next_extra(t, XEN_NETIF_EXTRA_TYPE_GSO, h->present);
             ex->u.gso.size = vh->gso_size;
             ex->u.gso.type = (vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV6
                                  ? XEN_NETIF_GSO_TYPE_TCPV6
                                  : XEN_NETIF_GSO_TYPE_TCPV4;
-            ex->u.gso.pad = 0;
-            ex->u.gso.features = 0;
-            q->rx_rsp++;
+        }
+        if (first && h->present) {
+            netif_extra_info_t *ex = next_extra(t, XEN_NETIF_EXTRA_TYPE_HASH, false);
+            ex->u.hash.type = h->type;
+            ex->u.hash.algorithm = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+            memcpy(ex->u.hash.value, &h->value, 4); /* little-endian, as on x86 */
         }
         first = false;
     }
@@ -183,22 +205,31 @@ static void set_tap_paused(struct vif_queue *q, bool paused)
     pv_watch_modify(q->tap_watch, paused ? 0 : EPOLLIN);
 }
 
+/* With hashing on, a frame goes to the queue its hash maps to (the
+ * guest's choice), whichever tap queue it came from. */
+static struct vif_queue *steer(struct vif_queue *q, const uint8_t *frame, size_t flen,
+                               struct rx_hash *h)
+{
+    struct vif *v = q->vif;
+    h->present = hash_frame(&v->hash, frame, flen, &h->value, &h->type);
+    if (!h->present)
+        return q;
+    unsigned qi = hash_queue(&v->hash, h->value, v->nr_queues);
+    return qi < v->nr_queues ? &v->queues[qi] : q;
+}
+
 void vif_rx_process(struct vif_queue *q)
 {
     struct vif *v = q->vif;
     if (!q->rx || v->failed)
         return;
     for (;;) {
-        RING_IDX prod = __atomic_load_n(&q->rx->req_prod, __ATOMIC_ACQUIRE);
-        if ((RING_IDX)(prod - q->rx_rsp) > VIF_RX_RING_SIZE) {
-            vif_fail(v, EPROTO, "queue %u: RX producer index %u is more than a ring ahead of %u",
-                     q->idx, prod, q->rx_rsp);
-            return;
-        }
         struct rx_placed placed[VIF_BATCH_PKTS];
         unsigned npkts = 0, nsegs = 0;
         size_t pos = 0;
-        bool starved = false, empty = false;
+        struct vif_queue *starved = NULL;
+        RING_IDX starved_prod = 0;
+        bool empty = false;
         while (npkts < VIF_BATCH_PKTS && pos + RX_PKT_ROOM <= VIF_ARENA_BYTES) {
             size_t len;
             if (q->rx_held) {
@@ -218,15 +249,34 @@ void vif_rx_process(struct vif_queue *q)
                 continue;
             }
             const struct virtio_net_hdr *vh = (const void *)(q->rx_arena + pos);
-            if ((unsigned)(prod - q->rx_cons) < slots_for(vh, flen)) {
-                /* Keep it for when the guest posts requests. */
+            struct rx_hash h;
+            struct vif_queue *t = steer(q, frame, flen, &h);
+            RING_IDX prod = __atomic_load_n(&t->rx->req_prod, __ATOMIC_ACQUIRE);
+            if ((RING_IDX)(prod - t->rx_rsp) > VIF_RX_RING_SIZE) {
+                vif_fail(v, EPROTO,
+                         "queue %u: RX producer index %u is more than a ring ahead of %u", t->idx,
+                         prod, t->rx_rsp);
+                return;
+            }
+            unsigned need = slots_for(vh, flen, &h);
+            if (nsegs + need > VIF_RX_RING_SIZE) {
+                /* This batch's copy list is full (frames may go to several
+                 * rings): the frame goes first in the next batch. */
                 if (pos)
                     memmove(q->rx_arena, q->rx_arena + pos, len);
                 q->rx_held = len;
-                starved = true;
                 break;
             }
-            place(q, vh, frame, flen, &nsegs, &placed[npkts++]);
+            if ((unsigned)(prod - t->rx_cons) < need) {
+                /* Keep it for when the guest posts requests on t. */
+                if (pos)
+                    memmove(q->rx_arena, q->rx_arena + pos, len);
+                q->rx_held = len;
+                starved = t;
+                starved_prod = prod;
+                break;
+            }
+            place(t, vh, frame, flen, &h, q->rx_segs, &nsegs, &placed[npkts++]);
             q->st.rx_packets++;
             q->st.rx_bytes += flen;
             pos += (len + 7) & ~(size_t)7; /* the next virtio header aligned */
@@ -240,18 +290,20 @@ void vif_rx_process(struct vif_queue *q)
             for (unsigned s = 0; s < placed[i].nsegs; s++)
                 if (q->rx_segs[placed[i].seg0 + s].status != GNTST_okay) {
                     /* A bad page is the guest's error on this packet. */
-                    q->rx->ring[placed[i].first & (VIF_RX_RING_SIZE - 1)].rsp.status =
+                    placed[i].t->rx->ring[placed[i].first & (VIF_RX_RING_SIZE - 1)].rsp.status =
                         NETIF_RSP_ERROR;
                     q->st.rx_dropped++;
                     break;
                 }
-        vif_push_rx(q);
+        for (unsigned i = 0; i < v->nr_queues; i++)
+            vif_push_rx(&v->queues[i]);
         if (starved) {
-            /* Ask for an event when requests come, then look once more. */
+            /* Ask for an event when requests come on that queue (which
+             * then looks at every queue's held frame), and look once more. */
             set_tap_paused(q, true);
-            __atomic_store_n(&q->rx->req_event, q->rx_cons + 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&starved->rx->req_event, starved->rx_cons + 1, __ATOMIC_RELAXED);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            if (__atomic_load_n(&q->rx->req_prod, __ATOMIC_ACQUIRE) == prod)
+            if (__atomic_load_n(&starved->rx->req_prod, __ATOMIC_ACQUIRE) == starved_prod)
                 return;
             continue;
         }

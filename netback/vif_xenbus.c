@@ -34,6 +34,7 @@ static int vif_probe(struct pv_xenbus_dev *dev)
         "feature-ipv6-csum-offload",
         "feature-rx-copy",
         "feature-multicast-control",
+        "feature-ctrl-ring",
         "feature-dynamic-multicast-control",
         "feature-split-event-channels",
     };
@@ -180,6 +181,8 @@ static int vif_connect(struct pv_xenbus_dev *dev)
             return -1;
     }
 
+    if (vif_ctrl_connect(v) < 0)
+        return -1;
     v->nr_mcast = 0;
     v->mcast_ctrl = false;
     read_mcast_ctrl(v);
@@ -209,6 +212,7 @@ static void vif_disconnect(struct pv_xenbus_dev *dev)
     if (v->credit_timer)
         pv_timer_free(v->credit_timer);
     v->credit_timer = NULL;
+    vif_ctrl_disconnect(v);
     for (unsigned i = 0; i < v->nr_queues; i++)
         vif_queue_disconnect(&v->queues[i]);
     free(v->queues);
