@@ -1,9 +1,10 @@
-/* `xensim create`, `destroy` and `list`: what xl does, split as xl splits
+/* `xensim create`, `destroy`, `shutdown` and `list`: what xl does, split as xl splits
  * it: the daemon creates and destroys the domain (the hypervisor's part),
  * this process writes xenstore through libxenstore (the toolstack's part,
  * sim/toolstack). */
 #include "xensim.h"
 
+#include "netns.h"
 #include "toolstack/toolstack.h"
 #include "toolstack/xlcfg.h"
 
@@ -13,7 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 #include <xenstore.h>
+
+/* After a guest acknowledged a poweroff, how long its init has to stop its
+ * programs (SIGTERM) before the domain is destroyed anyway. */
+#define HALT_GRACE_MS 10000
+#define HALT_POLL_MS  50
 
 /* A dom0 xenstore connection to the simulator in dir. */
 static struct xs_handle *xs_dom0(const char *dir)
@@ -41,9 +51,12 @@ static int ctl_domain_op(const char *dir, enum ctl_op op, int domid, uint64_t me
 static int destroy_domid(const char *dir, struct xs_handle *xs, unsigned domid)
 {
     struct ctl_rep rep;
-    char err[512];
+    char err[512], path[64], *name;
+    unsigned len;
     int rc = 0;
 
+    snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+    name = xs_read(xs, XBT_NULL, path, &len);
     /* Paused first, as libxl does, so that its programs stop racing the
      * teardown of their devices. */
     if (ctl_domain_op(dir, CTL_PAUSE, (int)domid, 0, &rep) < 0)
@@ -54,6 +67,10 @@ static int destroy_domid(const char *dir, struct xs_handle *xs, unsigned domid)
     }
     if (ctl_domain_op(dir, CTL_DESTROY, (int)domid, 0, &rep) < 0)
         rc = -1;
+    /* Its kernel is gone: the namespace it made goes too. */
+    if (name)
+        xsim_netns_remove_owned(dir, name);
+    free(name);
     return rc;
 }
 
@@ -143,6 +160,124 @@ int xsim_cmd_destroy(const char *dir, const char *name)
     else if (domid > 0 && destroy_domid(dir, xs, (unsigned)domid) == 0)
         rc = 0;
     xs_close(xs);
+    return rc;
+}
+
+/* The number of processes running as domid; -1 when it no longer exists. */
+static int domain_procs(const char *dir, unsigned domid)
+{
+    static struct ctl_dom doms[CTL_MAX_DOMS];
+    struct ctl_req req = {.op = CTL_LIST};
+    struct ctl_rep rep;
+
+    if (xsim_ctl_call(dir, &req, &rep, doms, sizeof(doms), NULL) < 0)
+        return -1;
+    for (uint32_t i = 0; i < rep.count && i < CTL_MAX_DOMS; i++)
+        if (doms[i].domid == domid)
+            return (int)doms[i].nprocs;
+    return -1;
+}
+
+/* What follows an acknowledged poweroff: the guest's init ends its programs
+ * (SIGTERM: the frontends close their devices), the guest halts once none
+ * is left, and the toolstack destroys the halted domain (on_poweroff =
+ * destroy). A guest that has not halted after HALT_GRACE_MS is destroyed
+ * anyway, with a warning. */
+static int halt_and_destroy(const char *dir, struct xs_handle *xs, unsigned domid)
+{
+    struct ctl_req req = {.op = CTL_SIGNAL, .domid = (int)domid, .sig = SIGTERM};
+    struct ctl_rep rep;
+    struct timespec ts = {0, HALT_POLL_MS * 1000000L};
+    int left = 0;
+
+    if (xsim_ctl_call(dir, &req, &rep, NULL, 0, NULL) < 0)
+        return -1;
+    for (int waited = 0; waited < HALT_GRACE_MS; waited += HALT_POLL_MS) {
+        left = domain_procs(dir, domid);
+        if (left <= 0)
+            break;
+        nanosleep(&ts, NULL);
+    }
+    if (left < 0) {
+        fprintf(stderr, "xensim: domain %u vanished during its shutdown\n", domid);
+        return -1;
+    }
+    if (left > 0)
+        fprintf(stderr,
+                "xensim: domain %u did not halt within %d ms (%d processes left); "
+                "destroying it\n",
+                domid, HALT_GRACE_MS, left);
+    return destroy_domid(dir, xs, domid);
+}
+
+/* Without --wait, xl returns once the guest acknowledged and its monitoring
+ * process finishes the job; so does this: a detached child, logging to the
+ * daemon's log. Returns 0 in the parent, 1 in the child. */
+static int detach(const char *dir)
+{
+    char log[PATH_MAX];
+    pid_t pid = fork();
+    int fd;
+
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        return 0;
+    setsid();
+    snprintf(log, sizeof(log), "%s/%s", dir, CTL_LOG_NAME);
+    fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        close(fd);
+    }
+    fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    return 1;
+}
+
+int xsim_cmd_shutdown(const char *dir, const char *name, bool wait)
+{
+    struct xs_handle *xs = xs_dom0(dir);
+    char err[512];
+    int domid, rc = 1, child;
+
+    if (!xs)
+        return 1;
+    domid = resolve(xs, name);
+    if (domid == 0) {
+        fprintf(stderr, "xensim: Domain-0 cannot be shut down from here\n");
+        goto out;
+    }
+    if (domid < 0)
+        goto out;
+    if (ts_domain_pvcontrol(xs, (unsigned)domid, "poweroff", TS_PVCONTROL_TIMEOUT_MS, err,
+                            sizeof(err)) < 0) {
+        fprintf(stderr, "xensim: shutting down domain %d: %s\n", domid, err);
+        goto out;
+    }
+    if (wait) {
+        rc = halt_and_destroy(dir, xs, (unsigned)domid) == 0 ? 0 : 1;
+        goto out;
+    }
+    xs_close(xs);
+    xs = NULL;
+    child = detach(dir);
+    if (child < 0) {
+        perror("xensim: fork");
+        return 1;
+    }
+    if (!child)
+        return 0;
+    /* The child: a fresh connection, none shared with the parent. */
+    xs = xs_dom0(dir);
+    rc = xs && halt_and_destroy(dir, xs, (unsigned)domid) == 0 ? 0 : 1;
+out:
+    if (xs)
+        xs_close(xs);
     return rc;
 }
 

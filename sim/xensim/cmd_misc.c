@@ -1,6 +1,7 @@
 /* `xensim stop`, `dump`, `exec` and the daemon's dom0 key helper. */
 #include "xensim.h"
 
+#include "netns.h"
 #include "toolstack/toolstack.h"
 
 #include <ctype.h>
@@ -78,6 +79,8 @@ int xsim_cmd_stop(const char *dir)
         }
         hv_pidref_close(&daemon);
     }
+    /* Namespaces of guests whose kernels died with the daemon. */
+    xsim_netns_remove_all_owned(dir);
     return rc;
 }
 

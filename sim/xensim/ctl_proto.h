@@ -30,6 +30,8 @@ enum ctl_op {
     CTL_ADOPT,
     /* Kills every adopted process, then the daemon exits. */
     CTL_STOP,
+    /* Sends sig to the domain's processes (a guest's init at poweroff). */
+    CTL_SIGNAL,
 };
 
 struct ctl_req {
@@ -37,7 +39,7 @@ struct ctl_req {
     int32_t domid;
     uint64_t mem_mb;
     int32_t pid;
-    uint32_t pad;
+    uint32_t sig; /* CTL_SIGNAL */
 };
 
 struct ctl_rep {
@@ -50,7 +52,7 @@ struct ctl_rep {
 
 struct ctl_dom {
     uint32_t domid;
-    uint32_t pad;
+    uint32_t nprocs; /* processes running as it (xensim exec) */
     uint64_t mem_mb;
 };
 

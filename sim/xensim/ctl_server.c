@@ -215,11 +215,20 @@ static void conn_readable(int fd, uint32_t events, void *arg)
     case CTL_DESTROY:
         do_destroy(x, &req, &rep);
         break;
+    case CTL_SIGNAL:
+        if (req.domid <= 0 || !hv_domain_exists(x->hv, (unsigned)req.domid))
+            fail(&rep, ESRCH, "no domain %d", req.domid);
+        else if (req.sig != SIGTERM && req.sig != SIGKILL && req.sig != SIGCONT)
+            fail(&rep, EINVAL, "signal %u not allowed", req.sig);
+        else
+            rep.count = xsim_proc_signal(x, req.domid, (int)req.sig);
+        break;
     case CTL_LIST: {
         size_t k = hv_domain_list(x->hv, ids, mems, CTL_MAX_DOMS);
         k = k < CTL_MAX_DOMS ? k : CTL_MAX_DOMS;
         for (size_t i = 0; i < k; i++)
-            doms[i] = (struct ctl_dom){.domid = ids[i], .mem_mb = mems[i]};
+            doms[i] = (struct ctl_dom){
+                .domid = ids[i], .nprocs = xsim_proc_count_dom(x, ids[i]), .mem_mb = mems[i]};
         rep.count = (uint32_t)k;
         ilen = k * sizeof(doms[0]);
         break;

@@ -15,6 +15,8 @@ static void usage(FILE *out)
                  "  stop                         stop it and everything it started\n"
                  "  create CFG [key=value ...]   create a domain from an xl config; prints its id\n"
                  "  destroy NAME|DOMID           destroy a domain\n"
+                 "  shutdown [-w|--wait] NAME|DOMID  ask the guest to power off; -w: until it\n"
+                 "                               is gone (else it is destroyed in the background)\n"
                  "  list                         list the domains, like xl list\n"
                  "  dump                         print the xenstore tree and hypervisor state\n"
                  "  exec NAME|DOMID -- CMD ...   run CMD as that domain\n"
@@ -72,6 +74,11 @@ int main(int argc, char **argv)
         return xsim_cmd_create(dir, nargs, args);
     if (!strcmp(cmd, "destroy") && nargs == 1)
         return xsim_cmd_destroy(dir, args[0]);
+    if (!strcmp(cmd, "shutdown") && nargs == 1)
+        return xsim_cmd_shutdown(dir, args[0], false);
+    if (!strcmp(cmd, "shutdown") && nargs == 2 &&
+        (!strcmp(args[0], "-w") || !strcmp(args[0], "--wait")))
+        return xsim_cmd_shutdown(dir, args[1], true);
     if (!strcmp(cmd, "list") && nargs == 0)
         return xsim_cmd_list(dir);
     if (!strcmp(cmd, "dump") && nargs == 0)

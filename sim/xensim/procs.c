@@ -129,3 +129,12 @@ unsigned xsim_proc_count(const struct xsim *x)
         n++;
     return n;
 }
+
+unsigned xsim_proc_count_dom(const struct xsim *x, unsigned domid)
+{
+    unsigned n = 0;
+
+    for (const struct xsim_proc *p = x->procs; p; p = p->next)
+        n += p->domid == domid;
+    return n;
+}

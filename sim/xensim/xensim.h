@@ -5,7 +5,8 @@
  *   ctl_server.c  the daemon's side of ctl.sock
  *   procs.c       processes that run as a domain (xensim exec)
  *   ctl_client.c  the CLI's side of ctl.sock
- *   cmd_domain.c  create, destroy, list
+ *   cmd_domain.c  create, destroy, shutdown, list
+ *   netns.c       guests' network namespaces xs-<name>
  *   cmd_misc.c    stop, dump, exec */
 #ifndef XENSIM_XENSIM_H
 #define XENSIM_XENSIM_H
@@ -67,6 +68,7 @@ unsigned xsim_proc_signal(struct xsim *x, int domid, int sig);
 /* Forgets the processes of domid (-1: all), after killing them. */
 void xsim_proc_forget(struct xsim *x, int domid);
 unsigned xsim_proc_count(const struct xsim *x);
+unsigned xsim_proc_count_dom(const struct xsim *x, unsigned domid);
 /* Called when the last adopted process is gone (set by the stop logic). */
 extern void (*xsim_proc_all_gone)(struct xsim *x);
 
@@ -83,6 +85,9 @@ bool xsim_ctl_alive(const char *dir);
 
 int xsim_cmd_create(const char *dir, int argc, char **argv);
 int xsim_cmd_destroy(const char *dir, const char *name);
+/* xl shutdown: poweroff request, then (in a detached child unless wait) the
+ * guest's halt and the domain's destruction. */
+int xsim_cmd_shutdown(const char *dir, const char *name, bool wait);
 int xsim_cmd_list(const char *dir);
 int xsim_cmd_stop(const char *dir);
 int xsim_cmd_dump(const char *dir);

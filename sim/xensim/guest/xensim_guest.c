@@ -1,0 +1,322 @@
+/* xensim-guest: the simulated guest's "kernel". xensim has no guest CPU: a
+ * guest is the set of processes that run as it (`xensim exec`), and this one
+ * plays the part of its kernel that the backends and the toolstack meet:
+ *
+ *   xensim exec NAME -- xensim-guest [--netfront PATH]
+ *
+ * At boot it makes the guest's network namespace xs-<name> when missing,
+ * starts one pvback-netfront per vif (device/vif/<handle>, interface
+ * eth<handle> in that namespace: its NIC driver), announces the control
+ * requests it handles (control/feature-poweroff and -reboot, as Linux's
+ * drivers/xen/manage.c does) and watches control/shutdown.
+ *
+ * poweroff, halt or reboot: it acknowledges (empties the node, as Linux
+ * does before acting), stops its drivers (SIGTERM: each closes its device,
+ * Closing then Closed, as a halting Linux does), removes the namespace it
+ * made and exits 0. The rest of the guest's shutdown (its other programs, and
+ * the domain's destruction once nothing runs) is `xensim shutdown`'s, in the
+ * role of the guest's init and of xl. SIGTERM/SIGINT act as poweroff without
+ * a request. suspend is not supported (no migration yet): it is logged and
+ * left unacknowledged, so the toolstack reports that the guest did not
+ * acknowledge. The drivers die with the kernel (PR_SET_PDEATHSIG): a
+ * destroyed guest leaves no driver behind. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "netns.h"
+
+#define MAX_VIFS     16
+#define STOP_WAIT_MS 5000
+
+struct driver {
+    pid_t pid;
+    unsigned handle;
+};
+
+static struct driver drivers[MAX_VIFS];
+static unsigned nr_drivers;
+static const char *prog = "xensim-guest";
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: xensim exec NAME -- xensim-guest [--netfront PATH]\n");
+}
+
+/* pvback-netfront next to this program, unless --netfront says otherwise. */
+static void default_netfront(char *buf, size_t len)
+{
+    char self[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+
+    if (n <= 0) {
+        snprintf(buf, len, "pvback-netfront");
+        return;
+    }
+    self[n] = 0;
+    slash = strrchr(self, '/');
+    *slash = 0;
+    snprintf(buf, len, "%s/pvback-netfront", self);
+}
+
+static pid_t start_netfront(const char *netfront, const char *ns, unsigned handle)
+{
+    char h[16], ifname[16];
+    pid_t parent = getpid(), pid = fork();
+    sigset_t none;
+
+    if (pid != 0)
+        return pid;
+    /* The kernel takes its signals through a signalfd; its drivers must
+     * get SIGTERM as usual. */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* A driver never outlives its kernel. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    snprintf(h, sizeof(h), "%u", handle);
+    snprintf(ifname, sizeof(ifname), "eth%u", handle);
+    execl(netfront, netfront, "--handle", h, "--netns", ns, "--ifname", ifname, (char *)NULL);
+    fprintf(stderr, "%s: cannot run %s: %s\n", prog, netfront, strerror(errno));
+    _exit(127);
+}
+
+static void describe_exit(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+    else
+        snprintf(buf, len, "was killed by signal %d", WTERMSIG(status));
+}
+
+/* Reaps exited drivers; logs the ones that stopped on their own. */
+static void reap(bool stopping)
+{
+    int status;
+    pid_t pid;
+    char why[64];
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (unsigned i = 0; i < nr_drivers; i++) {
+            if (drivers[i].pid != pid)
+                continue;
+            drivers[i].pid = 0;
+            describe_exit(status, why, sizeof(why));
+            if (!stopping || !WIFEXITED(status) || WEXITSTATUS(status))
+                fprintf(stderr, "%s: the driver of vif %u %s\n", prog, drivers[i].handle, why);
+        }
+    }
+}
+
+static unsigned running(void)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < nr_drivers; i++)
+        n += drivers[i].pid > 0;
+    return n;
+}
+
+/* SIGTERM to every driver (each closes its device), SIGKILL after
+ * STOP_WAIT_MS. */
+static void stop_drivers(void)
+{
+    struct timespec ts = {0, 20 * 1000000L};
+
+    for (unsigned i = 0; i < nr_drivers; i++)
+        if (drivers[i].pid > 0)
+            kill(drivers[i].pid, SIGTERM);
+    for (int waited = 0; running() && waited < STOP_WAIT_MS; waited += 20) {
+        nanosleep(&ts, NULL);
+        reap(true);
+    }
+    for (unsigned i = 0; i < nr_drivers; i++) {
+        if (drivers[i].pid > 0) {
+            fprintf(stderr, "%s: the driver of vif %u did not stop; killing it\n", prog,
+                    drivers[i].handle);
+            kill(drivers[i].pid, SIGKILL);
+            waitpid(drivers[i].pid, NULL, 0);
+            drivers[i].pid = 0;
+        }
+    }
+}
+
+static int start_drivers(struct xs_handle *xs, const char *home, const char *netfront,
+                         const char *ns)
+{
+    char path[128];
+    unsigned n = 0;
+    char **vifs;
+
+    snprintf(path, sizeof(path), "%s/device/vif", home);
+    vifs = xs_directory(xs, XBT_NULL, path, &n);
+    for (unsigned i = 0; vifs && i < n && nr_drivers < MAX_VIFS; i++) {
+        char *end;
+        unsigned long h = strtoul(vifs[i], &end, 10);
+        if (*end || h > 255) {
+            fprintf(stderr, "%s: ignoring vif '%s' (not a handle)\n", prog, vifs[i]);
+            continue;
+        }
+        pid_t pid = start_netfront(netfront, ns, (unsigned)h);
+        if (pid < 0) {
+            perror("xensim-guest: fork");
+            free(vifs);
+            return -1;
+        }
+        drivers[nr_drivers++] = (struct driver){.pid = pid, .handle = (unsigned)h};
+    }
+    free(vifs);
+    return 0;
+}
+
+static void announce_features(struct xs_handle *xs, const char *home)
+{
+    static const char *const features[] = {"poweroff", "reboot"};
+    char path[128];
+
+    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+        snprintf(path, sizeof(path), "%s/control/feature-%s", home, features[i]);
+        if (!xs_write(xs, XBT_NULL, path, "1", 1))
+            fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+    }
+}
+
+/* Reads control/shutdown; true (and acknowledged) for a request that halts
+ * the guest. */
+static bool shutdown_requested(struct xs_handle *xs, const char *node)
+{
+    unsigned len;
+    char *v = xs_read(xs, XBT_NULL, node, &len);
+    bool halt = false;
+
+    if (!v || !*v) {
+        free(v);
+        return false;
+    }
+    if (!strcmp(v, "poweroff") || !strcmp(v, "halt") || !strcmp(v, "reboot")) {
+        /* Linux empties the node first: that is the acknowledgement. */
+        if (!xs_write(xs, XBT_NULL, node, "", 0))
+            fprintf(stderr, "%s: cannot acknowledge %s: %s\n", prog, v, strerror(errno));
+        printf("%s: %s requested: stopping the drivers\n", prog, v);
+        fflush(stdout);
+        halt = true;
+    } else {
+        fprintf(stderr, "%s: control request '%s' is not supported; not acknowledged\n", prog, v);
+    }
+    free(v);
+    return halt;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = getenv("XENSIM_DIR"), *domid_s = getenv("XENSIM_DOMID");
+    char netfront[PATH_MAX], home[64], node[96], ns[80], *name = NULL;
+    struct xs_handle *xs;
+    unsigned len, domid;
+    bool made_ns = false;
+    sigset_t mask;
+    int sfd, rc = 1;
+
+    default_netfront(netfront, sizeof(netfront));
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--netfront") && i + 1 < argc)
+            snprintf(netfront, sizeof(netfront), "%s", argv[++i]);
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (!dir || !domid_s || !*domid_s) {
+        fprintf(stderr,
+                "%s: XENSIM_DIR and XENSIM_DOMID are not set: run me with "
+                "`xensim exec NAME -- xensim-guest`\n",
+                prog);
+        return 2;
+    }
+    domid = (unsigned)strtoul(domid_s, NULL, 10);
+    snprintf(home, sizeof(home), "/local/domain/%u", domid);
+    snprintf(node, sizeof(node), "%s/control/shutdown", home);
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    xs = xs_open(0);
+    if (sfd < 0 || !xs) {
+        fprintf(stderr, "%s: cannot connect to xenstore: %s\n", prog, strerror(errno));
+        return 1;
+    }
+    {
+        char p[96];
+        snprintf(p, sizeof(p), "%s/name", home);
+        name = xs_read(xs, XBT_NULL, p, &len);
+    }
+    if (!name || xsim_netns_name(name, ns, sizeof(ns)) < 0) {
+        fprintf(stderr, "%s: cannot read this guest's name\n", prog);
+        goto out;
+    }
+    switch (xsim_netns_create(dir, name)) {
+    case 1:
+        made_ns = true;
+        break;
+    case 0:
+        break;
+    default:
+        goto out;
+    }
+    if (!xs_watch(xs, node, "shutdown")) {
+        fprintf(stderr, "%s: cannot watch %s: %s\n", prog, node, strerror(errno));
+        goto out;
+    }
+    announce_features(xs, home);
+    if (start_drivers(xs, home, netfront, ns) < 0) {
+        stop_drivers();
+        goto out;
+    }
+    printf("%s: %s (domain %u) up: %u NIC(s) in namespace %s\n", prog, name, domid, nr_drivers, ns);
+    fflush(stdout);
+
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = xs_fileno(xs), .events = POLLIN},
+                                {.fd = sfd, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (pfd[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
+                break; /* SIGTERM/SIGINT: power off */
+            reap(false);
+        }
+        if (pfd[0].revents & POLLIN) {
+            unsigned n;
+            char **ev = xs_read_watch(xs, &n);
+            free(ev);
+            if (shutdown_requested(xs, node))
+                break;
+        }
+    }
+    stop_drivers();
+    rc = 0;
+out:
+    if (made_ns)
+        xsim_netns_remove_owned(dir, name);
+    free(name);
+    xs_close(xs);
+    close(sfd);
+    return rc;
+}
