@@ -227,6 +227,7 @@ void vif_rx_process(struct vif_queue *q)
         struct rx_placed placed[VIF_BATCH_PKTS];
         unsigned npkts = 0, nsegs = 0;
         size_t pos = 0;
+        size_t held_pos = 0;
         struct vif_queue *starved = NULL;
         RING_IDX starved_prod = 0;
         bool empty = false;
@@ -262,16 +263,14 @@ void vif_rx_process(struct vif_queue *q)
             if (nsegs + need > VIF_RX_RING_SIZE) {
                 /* This batch's copy list is full (frames may go to several
                  * rings): the frame goes first in the next batch. */
-                if (pos)
-                    memmove(q->rx_arena, q->rx_arena + pos, len);
                 q->rx_held = len;
+                held_pos = pos;
                 break;
             }
             if ((unsigned)(prod - t->rx_cons) < need) {
                 /* Keep it for when the guest posts requests on t. */
-                if (pos)
-                    memmove(q->rx_arena, q->rx_arena + pos, len);
                 q->rx_held = len;
+                held_pos = pos;
                 starved = t;
                 starved_prod = prod;
                 break;
@@ -286,6 +285,10 @@ void vif_rx_process(struct vif_queue *q)
                      strerror(errno));
             return;
         }
+        /* Only now, with the batch's frames copied out, may a held frame
+         * move to the arena's start (over them). */
+        if (q->rx_held && held_pos)
+            memmove(q->rx_arena, q->rx_arena + held_pos, q->rx_held);
         for (unsigned i = 0; i < npkts; i++)
             for (unsigned s = 0; s < placed[i].nsegs; s++)
                 if (q->rx_segs[placed[i].seg0 + s].status != GNTST_okay) {

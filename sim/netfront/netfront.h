@@ -27,6 +27,10 @@ struct netfront_opts {
      * written and this address is the filter list's one entry (sent as an
      * MCAST_ADD extra-info once connected). */
     const uint8_t *mcast;
+    /* Use the control ring when the backend offers it: Toeplitz hashing of
+     * IPv4/TCP with a fixed key, every hash mapped to the last queue. RX
+     * hashes and queues are then checked and counted (printed at close). */
+    bool hash;
 };
 
 /* Negotiates up to Connected and creates the interface (in the calling

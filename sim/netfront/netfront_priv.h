@@ -8,6 +8,7 @@
 #include <xen/grant_table.h>
 #include <xen/io/netif.h>
 
+#include "hash.h"
 #include "netfront.h"
 #include "platform.h"
 #include "xs.h"
@@ -30,6 +31,9 @@ struct nf_queue {
     uint32_t tx_refs[NF_TX_SIZE], rx_refs[NF_RX_SIZE];
     uint16_t tx_free[NF_TX_SIZE];
     unsigned tx_nfree;
+    /* RX frames, those with a HASH extra-info, those whose hash or queue
+     * disagrees with the configuration we gave. */
+    uint64_t rx_frames, rx_hashed, rx_hash_wrong, rx_misrouted;
 };
 
 struct netfront {
@@ -42,6 +46,15 @@ struct netfront {
     bool split, sg, gso4, gso6, csum;
     char ifname[16];
     struct nf_queue q[NF_MAX_QUEUES];
+    /* Control ring (opts.hash). */
+    bool ctrl_on;
+    xen_netif_ctrl_sring_t *ctrl;
+    uint32_t ctrl_ref, ctrl_port;
+    struct pv_evtchn *ctrl_evt;
+    RING_IDX ctrl_prod, ctrl_cons;
+    uint8_t *ctrl_pages; /* page 0: the key, page 1: the mapping */
+    uint32_t ctrl_refs[2];
+    struct hash_cfg hash; /* what we configured */
 };
 
 /* netfront_ring.c */
@@ -52,6 +65,11 @@ void nf_rx_fill(struct nf_queue *q);
 /* Tap -> TX ring, and responses/RX ring -> tap. -1 on a protocol error. */
 int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen);
 int nf_poll_rings(struct nf_queue *q, char *err, size_t errlen);
+/* netfront_ctrl.c: the control ring. */
+int nf_ctrl_setup(struct netfront *f, char *err, size_t errlen);
+int nf_ctrl_configure(struct netfront *f, char *err, size_t errlen);
+void nf_ctrl_free(struct netfront *f);
+
 /* Sends a dummy TX request with an MCAST_ADD extra-info for addr. */
 void nf_mcast_add(struct nf_queue *q, const uint8_t addr[6]);
 

@@ -242,6 +242,33 @@ static void deliver(struct nf_queue *q, uint8_t *buf, size_t flen, uint16_t flag
     }
 }
 
+/* With the control ring in use: counts the frame, and whether its hash and
+ * its queue are what our configuration says. */
+static void check_hash(struct nf_queue *q, const uint8_t *frame, size_t flen,
+                       const netif_extra_info_t *ex)
+{
+    struct netfront *f = q->f;
+    q->rx_frames++;
+    if (!f->ctrl_on)
+        return;
+    uint32_t want;
+    uint8_t type;
+    bool hashed = hash_frame(&f->hash, frame, flen, &want, &type);
+    if (!ex) {
+        if (hashed)
+            q->rx_hash_wrong++; /* a hash was due */
+        return;
+    }
+    q->rx_hashed++;
+    uint32_t got;
+    memcpy(&got, ex->u.hash.value, 4);
+    if (!hashed || got != want || ex->u.hash.type != type ||
+        ex->u.hash.algorithm != XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ)
+        q->rx_hash_wrong++;
+    if (hashed && hash_queue(&f->hash, want, f->nq) != q->idx)
+        q->rx_misrouted++;
+}
+
 static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
 {
     static uint8_t buf[VNET_LEN + MAX_FRAME];
@@ -256,8 +283,8 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
         while (q->rx_cons != prod) {
             size_t flen = 0;
             uint16_t first_flags = 0;
-            netif_extra_info_t gso;
-            bool has_gso = false, more = true, first = true, bad = false;
+            netif_extra_info_t gso, hash;
+            bool has_gso = false, has_hash = false, more = true, first = true, bad = false;
             while (more) {
                 if (q->rx_cons == prod) {
                     snprintf(err, errlen, "queue %u: RX packet cut at response %u", q->idx, prod);
@@ -291,14 +318,19 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
                             if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
                                 gso = ex;
                                 has_gso = true;
+                            } else if (ex.type == XEN_NETIF_EXTRA_TYPE_HASH) {
+                                hash = ex;
+                                has_hash = true;
                             }
                         } while (ex.flags & XEN_NETIF_EXTRA_FLAG_MORE);
                     }
                 }
                 first = false;
             }
-            if (!bad)
+            if (!bad) {
+                check_hash(q, buf + VNET_LEN, flen, has_hash ? &hash : NULL);
                 deliver(q, buf, flen, first_flags, has_gso ? &gso : NULL);
+            }
         }
         nf_rx_fill(q);
         __atomic_store_n(&q->rx->rsp_event, q->rx_cons + 1, __ATOMIC_RELAXED);

@@ -5,10 +5,11 @@
  *
  *   pvback-netfront [--handle H] [--queues N] [--no-split] [--no-offloads]
  *                   [--netns NAME] [--ifname IF] [--hostile RULE]
- *                   [--mcast-filter MAC]
+ *                   [--mcast-filter MAC] [--hash]
  *
  * --mcast-filter MAC asks the backend to filter multicast frames, with MAC
- * as the only group let through.
+ * as the only group let through. --hash configures receive hashing over the
+ * control ring (netfront.h) and prints per-queue RX counts at the end.
  * --hostile RULE breaks one protocol rule once connected (netfront_hostile.h)
  * and exits 0 when the backend reacted as it must, 1 otherwise.
  * Prints "connected <ifname> queues=<n>" once the interface is up, then
@@ -55,15 +56,11 @@ static int enter_netns(const char *name)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"handle", required_argument, NULL, 'H'},
-        {"queues", required_argument, NULL, 'q'},
-        {"no-split", no_argument, NULL, 's'},
-        {"no-offloads", no_argument, NULL, 'o'},
-        {"netns", required_argument, NULL, 'n'},
-        {"ifname", required_argument, NULL, 'i'},
-        {"hostile", required_argument, NULL, 'x'},
-        {"mcast-filter", required_argument, NULL, 'm'},
-        {NULL, 0, NULL, 0},
+        {"handle", required_argument, NULL, 'H'},  {"queues", required_argument, NULL, 'q'},
+        {"no-split", no_argument, NULL, 's'},      {"no-offloads", no_argument, NULL, 'o'},
+        {"netns", required_argument, NULL, 'n'},   {"ifname", required_argument, NULL, 'i'},
+        {"hostile", required_argument, NULL, 'x'}, {"mcast-filter", required_argument, NULL, 'm'},
+        {"hash", no_argument, NULL, 'r'},          {NULL, 0, NULL, 0},
     };
     struct netfront_opts o = {.queues = 1, .split = true, .offloads = true};
     const char *netns = NULL, *hostile = NULL;
@@ -91,6 +88,9 @@ int main(int argc, char **argv)
             break;
         case 'x':
             hostile = optarg;
+            break;
+        case 'r':
+            o.hash = true;
             break;
         case 'm':
             if (sscanf(optarg, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mcast[0], &mcast[1], &mcast[2],
@@ -132,6 +132,10 @@ int main(int argc, char **argv)
         rc = netfront_run(f, &stop, err, sizeof(err)) < 0 ? 1 : 0;
     if (rc)
         fprintf(stderr, "pvback-netfront: %s\n", err);
+    for (unsigned i = 0; i < f->nq; i++)
+        printf("queue %u: rx %llu hashed %llu wrong %llu misrouted %llu\n", i,
+               (unsigned long long)f->q[i].rx_frames, (unsigned long long)f->q[i].rx_hashed,
+               (unsigned long long)f->q[i].rx_hash_wrong, (unsigned long long)f->q[i].rx_misrouted);
     netfront_close(f);
     return rc;
 }

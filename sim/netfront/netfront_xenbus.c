@@ -115,6 +115,9 @@ static int transport_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
         return -1;
     if (f->opts.mcast && pv_xs_write_str(xs, t, fe, "request-multicast-control", "1") < 0)
         return -1;
+    if (f->ctrl_on && (pv_xs_printf(xs, t, fe, "ctrl-ring-ref", "%u", f->ctrl_ref) < 0 ||
+                       pv_xs_printf(xs, t, fe, "event-channel-ctrl", "%u", f->ctrl_port) < 0))
+        return -1;
     return 0;
 }
 
@@ -188,6 +191,8 @@ static int negotiate(struct netfront *f, char *err, size_t errlen)
         if (nf_queue_setup(f, &f->q[i], err, errlen) < 0)
             return -1;
     }
+    if (f->opts.hash && be_uint(f, "feature-ctrl-ring", 0) && nf_ctrl_setup(f, err, errlen) < 0)
+        return -1;
     if (make_interface(f, err, errlen) < 0)
         return -1;
     if (pv_xs_transaction(f->xs, transport_txn, f) < 0) {
@@ -201,6 +206,8 @@ static int negotiate(struct netfront *f, char *err, size_t errlen)
         nf_rx_fill(&f->q[i]);
     if (f->opts.mcast)
         nf_mcast_add(&f->q[0], f->opts.mcast);
+    if (f->ctrl_on && nf_ctrl_configure(f, err, errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -301,6 +308,7 @@ void netfront_close(struct netfront *f)
         while (be_state(f) != XenbusStateClosed && now_ms() < end)
             usleep(2000);
     }
+    nf_ctrl_free(f);
     for (unsigned i = 0; i < NF_MAX_QUEUES; i++)
         nf_queue_free(f, &f->q[i]);
     if (f->shr)
