@@ -1,9 +1,9 @@
 # Traffic between two simulated guests through pvback-net, as issue #4 asks:
 # iperf3 TCP and UDP in both directions, with 1 and 4 queues, MTU 1500 and
 # 9000, offloads (and split event channels) on and off. TCP must move data;
-# UDP at a rate the path
-# sustains must lose nothing (the receiver gets a 2 MiB socket buffer: frames
-# come in ring-sized bursts, and the default 208 KiB overflows under load).
+# UDP at a rate the path sustains must lose nothing (the receiver gets a
+# 2 MiB socket buffer: frames come in ring-sized bursts, and the default
+# 208 KiB overflows under load).
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
 
 UDP_RATE=${NET_UDP_RATE:-50M}
