@@ -29,7 +29,7 @@ wait_for() {
     end=$(($(date +%s) + t))
     while ! "$@" 2>/dev/null; do
         [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.3
+        sleep 1
     done
 }
 
@@ -44,13 +44,16 @@ gdomid() { xl domid "$1" 2>/dev/null; }
 galive() { [ -n "$(gdomid "$1")" ]; }
 gxs() { echo "/local/domain/$(gdomid "$1")/data"; } # the guest's writable dir
 
-# gcreate NAME NR 'disk-spec,...' : a PV guest with one vif on xenbr0 at
-# 10.0.0.(10+NR); disks as xl disk specs (from disk_spec), may be empty.
+# gcreate NAME NR 'disk-spec,...' [pv|pvh]: a guest with one vif on xenbr0
+# at 10.0.0.(10+NR); disks as xl disk specs (from disk_spec), may be empty.
+# PVH needs tsc_mode native under QEMU: its SVM model cannot emulate the
+# RDTSCP intercept Xen would otherwise use.
 gcreate() {
-    local name=$1 nr=$2 disks=$3 cfg=/data/$1.cfg
+    local name=$1 nr=$2 disks=$3 type=${4:-pv} cfg=/data/$1.cfg
     cat >"$cfg" <<CFG
 name = "$name"
-type = "pv"
+type = "$type"
+$([ "$type" = pvh ] && echo 'tsc_mode = "native"')
 kernel = "/guest/vmlinux"
 ramdisk = "/guest/initrd.gz"
 extra = "console=hvc0 loglevel=4 e2e.ip=10.0.0.$((10 + nr))"
@@ -67,11 +70,12 @@ CFG
         cat /run/xl-create.log
         fail "xl create $name failed: $(tail -1 /run/xl-create.log)"
     }
-    wait_for 90 gready "$name" || {
+    log "xl create $name returned"
+    wait_for 180 gready "$name" || {
         gconsole "$name"
-        fail "guest $name did not start its agent within 90 s"
+        fail "guest $name did not start its agent within 180 s"
     }
-    log "guest $name ready (domid $(gdomid "$name"))"
+    log "guest $name ready (domid $(gdomid "$name"), agent up at guest uptime $(xenstore-read "$(gxs "$name")/e2e-uptime"))"
 }
 gready() { [ "$(xenstore-read "$(gxs "$1")/e2e-ready" 2>/dev/null)" = 1 ]; }
 gconsole() { # the guest's console log, for the serial log on failure
@@ -86,7 +90,12 @@ gstart() { # gstart NAME JOB ARGS...: starts a guest job, prints its sequence nu
     seq=$(($(cat /run/e2e-seq 2>/dev/null || echo 0) + 1))
     echo $seq >/run/e2e-seq
     xenstore-write "$(gxs "$name")/e2e-cmd" "$seq $*" || fail "cannot send job '$*' to $name"
-    wait_for 30 grunning "$name" "$seq" || fail "guest $name did not start job '$*' within 30 s"
+    wait_for 30 grunning "$name" "$seq" || {
+        xl list
+        xenstore-ls -f "$(gxs "$name")"
+        gconsole "$name"
+        fail "guest $name did not start job '$*' within 30 s"
+    }
     echo "$seq"
 }
 grunning() { [ "$(xenstore-read "$(gxs "$1")/e2e-running" 2>/dev/null)" = "$2" ]; }

@@ -40,7 +40,8 @@ for s in /e2e/scenarios/*.sh; do
         continue
     fi
     limit=$(sed -n 's/^# limit: *\([0-9]*\).*/\1/p' "$s")
-    rm -f /run/e2e-reason /run/e2e-note
+    rm -f /run/e2e-reason
+    : >/run/e2e-note
     echo "@@ BEGIN $name uptime=$(up)"
     start=$(date +%s)
     timeout -s KILL "${limit:-180}" sh -c "$(scenario_shell ". $s")"

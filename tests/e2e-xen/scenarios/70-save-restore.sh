@@ -3,8 +3,8 @@
 # guest comes back in a new domain, its disk and network reconnect, and fio
 # finishes without an error or a verification mismatch.
 need_g1
-seq=$(gstart g1 fio background xvda 45) || exit 1
-sleep 8
+seq=$(gstart g1 fio background xvda 30) || exit 1
+sleep 5
 xl save g1 /data/g1.save || fail "xl save failed"
 galive g1 && fail "g1 still exists after xl save"
 xl restore /data/g1.save || fail "xl restore failed"

@@ -1,16 +1,22 @@
-# limit: 240
+# limit: 600
 # Live migration to localhost while fio with verification runs in the guest:
 # the guest ends up in a new domain with its devices reconnected, fio ends
 # without an error or mismatch, and the network still works.
-need_g1
-old=$(gdomid g1)
-seq=$(gstart g1 fio background xvda 45) || exit 1
-sleep 8
+# The guest is PVH: Debian's Xen is built without shadow paging, which PV
+# guests need for the log-dirty mode of live migration (HAP serves PVH).
+# Small and single-vCPU: under emulation every PVH guest memory access walks
+# nested page tables, and migration copies all of its memory.
+GUEST_MEM=128
+GUEST_VCPUS=1
+need_guest g3 3 "'$(disk_spec "$(mkimage g3 64)" xvda)'" pvh
+old=$(gdomid g3)
+seq=$(gstart g3 fio background xvda 30) || exit 1
+sleep 5
 # -s '': no ssh; the "host" is the receiving command itself
-xl migrate -s '' g1 'xl migrate-receive' || fail "xl migrate to localhost failed"
-new=$(gdomid g1)
-[ -n "$new" ] && [ "$new" != "$old" ] || fail "g1 not running in a new domain after migration (domid $old -> '$new')"
+xl migrate -s '' g3 'xl migrate-receive' || fail "xl migrate to localhost failed"
+new=$(gdomid g3)
+[ -n "$new" ] && [ "$new" != "$old" ] || fail "g3 not running in a new domain after migration (domid $old -> '$new')"
 xl list | grep -q migratedaway && fail "the migrated-away domain is still there"
-gwait g1 "$seq" 180
+gwait g3 "$seq" 240
 note "domid $old -> $new; $LAST_RESULT;"
-grun g1 30 net ping 10.0.0.1
+grun g3 30 net ping 10.0.0.1
