@@ -43,7 +43,9 @@ static char *read_socket(const char *path)
         return NULL;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || !(buf = malloc(cap))) {
+        int e = errno; /* the caller tells EACCES (not root) apart */
         close(fd);
+        errno = e;
         return NULL;
     }
     for (;;) {
@@ -104,7 +106,9 @@ static int cmd_status(void)
             break;
         snprintf(path, sizeof(path), "%s/%s", run, de->d_name);
         if (!strcmp(ext, "sock")) {
+            errno = 0;
             char *report = read_socket(path);
+            p->denied = !report && errno == EACCES;
             p->answered = report && ctl_parse_report(p, report) == 0;
             p->has_socket = true;
             free(report);

@@ -214,6 +214,7 @@ void ctl_print_status(FILE *out, struct ctl_procs *ps)
         /* What the process itself is, when it cannot list devices. */
         const char *proc_state = p->failed       ? "failed"
                                  : p->answered   ? NULL
+                                 : p->denied     ? "permission-denied"
                                  : p->has_socket ? "not-answering"
                                                  : "no-status";
         if (proc_state || p->ndevs == 0)

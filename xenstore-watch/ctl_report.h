@@ -30,6 +30,7 @@ struct ctl_proc {
     int seccomp;          /* 0 off, 1 strict, 2 filter, -1 unknown */
     unsigned long uptime; /* seconds */
     bool has_socket, answered;
+    bool denied;  /* the socket refused us (not root) */
     char *failed; /* pvback-watch's crash-loop message, or NULL */
     struct ctl_dev *devs;
     size_t ndevs;

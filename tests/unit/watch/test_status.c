@@ -196,7 +196,7 @@ static void test_bad_reports(void **state)
 static void test_table(void **state)
 {
     struct ctl_procs ps = {0};
-    struct ctl_key k1 = {"vif", 5}, k2 = {"vbd", 5}, k3 = {"vbd", 2};
+    struct ctl_key k1 = {"vif", 5}, k2 = {"vbd", 5}, k3 = {"vbd", 2}, k4 = {"vif", 2};
     char *out = NULL;
     size_t len = 0;
     (void)state;
@@ -213,6 +213,8 @@ static void test_table(void **state)
     p = ctl_procs_get(&ps, &k3);
     p->pid = 42; /* pid file only: the process does not answer */
     p->has_socket = true;
+    p = ctl_procs_get(&ps, &k4);
+    p->has_socket = p->denied = true; /* pvback-ctl run by a user */
 
     FILE *f = open_memstream(&out, &len);
     ctl_print_status(f, &ps);
@@ -227,6 +229,7 @@ static void test_table(void **state)
     assert_true(l0 < l1 && l1 < l2);
     assert_non_null(strstr(l1, "vbd   42 "));
     assert_non_null(strstr(l1, "not-answering"));
+    assert_non_null(strstr(l1, "vif   -        -     -        -              permission-denied"));
     assert_non_null(strstr(l2, "web"));
     assert_non_null(strstr(l2, "vbd/5/51712"));
     assert_non_null(strstr(l2, "Connected     Connected"));
