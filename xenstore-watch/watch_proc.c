@@ -157,6 +157,10 @@ static int proc_spawn(struct watch_proc *p)
     char text[24];
     snprintf(text, sizeof(text), "%ld\n", (long)pid);
     write_run_file(w, p->kind, p->domid, "pid", text);
+    /* A crash loop an earlier pvback-watch gave up on is being retried. */
+    char failed[300];
+    if (run_file(w, p->kind, p->domid, "failed", failed, sizeof(failed)) == 0)
+        unlink(failed);
     pv_info("domain %u: started %s backend %s (pid %ld)", p->domid, watch_kind_name(p->kind),
             argv[0], (long)pid);
     return 0;
