@@ -69,6 +69,9 @@ static int talk(struct nl *nl, const struct nlmsghdr *req, mnl_cb_t cb, void *da
 
 static struct nlmsghdr *start_msg(struct nl *nl, uint16_t type, uint16_t flags)
 {
+    /* libmnl does not zero attribute padding: start from zeroes, so that
+     * no stale byte goes to the kernel (these requests are small). */
+    memset(nl->buf, 0, 4096);
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -204,6 +207,7 @@ size_t nl_build_port_vlans(void *buf, size_t len, unsigned port_ifindex, const s
 {
     if (len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)) + 64)
         return 0;
+    memset(buf, 0, len); /* attribute padding included (see start_msg) */
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = del ? RTM_DELLINK : RTM_SETLINK;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
