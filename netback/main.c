@@ -98,6 +98,8 @@ int main(int argc, char **argv)
     }
     pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
     pv_loop_add_signal(loop, SIGINT, on_signal, loop);
+    /* `pvback-ctl status` reads this; the vifs work without it. */
+    cfg.status = pv_status_open(loop, "vif", fe_domid);
     struct pv_xenbus_backend *be =
         pv_xenbus_backend_new(xs, &vif_xenbus_ops, pv_platform_self_domid(), fe_domid, &cfg);
     int rc = 1;
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
         rc = pv_loop_run(loop) < 0 ? 1 : 0;
         pv_xenbus_backend_free(be);
     }
+    pv_status_close(cfg.status);
     pv_xs_close(xs);
     pv_loop_free(loop);
     return rc;

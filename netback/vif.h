@@ -17,6 +17,7 @@
 #include "netif_txreq.h"
 #include "netlink.h"
 #include "platform.h"
+#include "status.h"
 #include "tap.h"
 #include "vlan_cfg.h"
 #include "xenbus.h"
@@ -34,6 +35,7 @@
 
 struct vif_config {
     unsigned max_queues;
+    struct pv_status *status; /* the process's status socket, or NULL */
 };
 
 struct vif;
@@ -111,7 +113,35 @@ struct vif {
     RING_IDX ctrl_cons;
     struct hash_cfg hash;
     bool failed; /* fatal error reported: stop touching the rings */
+
+    /* What `pvback-ctl status` shows: queues, packets and bytes both ways,
+     * drops. */
+    struct pv_status_counters counters;
+    struct pv_status_dev *status;
 };
+
+/* Counting, per queue (logged at disconnect) and per vif (status socket). */
+static inline void vif_count(struct vif_queue *q, bool to_guest, size_t bytes)
+{
+    if (to_guest) {
+        q->st.rx_packets++;
+        q->st.rx_bytes += bytes;
+    } else {
+        q->st.tx_packets++;
+        q->st.tx_bytes += bytes;
+    }
+    q->vif->counters.requests++;
+    q->vif->counters.bytes += bytes;
+}
+
+static inline void vif_drop(struct vif_queue *q, bool to_guest)
+{
+    if (to_guest)
+        q->st.rx_dropped++;
+    else
+        q->st.tx_dropped++;
+    q->vif->counters.errors++;
+}
 
 /* vif_host.c: the tap and the bridge, at probe; and their settings. */
 int vif_host_setup(struct vif *v);

@@ -246,7 +246,7 @@ void vif_rx_process(struct vif_queue *q)
             size_t flen;
             uint8_t *frame = prepare(q, q->rx_arena + pos, len, &flen);
             if (!frame) {
-                q->st.rx_dropped++;
+                vif_drop(q, true);
                 continue;
             }
             const struct virtio_net_hdr *vh = (const void *)(q->rx_arena + pos);
@@ -276,8 +276,7 @@ void vif_rx_process(struct vif_queue *q)
                 break;
             }
             place(t, vh, frame, flen, &h, q->rx_segs, &nsegs, &placed[npkts++]);
-            q->st.rx_packets++;
-            q->st.rx_bytes += flen;
+            vif_count(q, true, flen);
             pos += (len + 7) & ~(size_t)7; /* the next virtio header aligned */
         }
         if (nsegs && pv_gnt_copy(v->gnt, nsegs, q->rx_segs) < 0) {
@@ -295,7 +294,7 @@ void vif_rx_process(struct vif_queue *q)
                     /* A bad page is the guest's error on this packet. */
                     placed[i].t->rx->ring[placed[i].first & (VIF_RX_RING_SIZE - 1)].rsp.status =
                         NETIF_RSP_ERROR;
-                    q->st.rx_dropped++;
+                    vif_drop(q, true);
                     break;
                 }
         for (unsigned i = 0; i < v->nr_queues; i++)

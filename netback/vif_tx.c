@@ -82,22 +82,21 @@ static void send_to_tap(struct vif_queue *q, struct vif_txpkt *tp)
     struct virtio_net_hdr vh;
     uint8_t *frame = q->tx_arena + tp->pos + TX_HEADROOM;
     if (!build_vnet(&tp->desc, frame, &vh)) {
-        q->st.tx_dropped++;
+        vif_drop(q, false);
         return;
     }
     struct vlan_frame f = {
         .data = frame, .len = tp->desc.len, .headroom = TX_HEADROOM, .vnet = &vh};
     if (vlan_tag_from_guest(&v->vlan, &f) != VLAN_PASS) {
-        q->st.tx_dropped++;
+        vif_drop(q, false);
         return;
     }
     struct iovec iov[2] = {{&vh, sizeof(vh)}, {f.data, f.len}};
     if (writev(q->tap_fd, iov, 2) != (ssize_t)(sizeof(vh) + f.len)) {
-        q->st.tx_dropped++;
+        vif_drop(q, false);
         return;
     }
-    q->st.tx_packets++;
-    q->st.tx_bytes += f.len;
+    vif_count(q, false, f.len);
 }
 
 /* Runs the batch's grant copy, answers every packet, sends the good ones. */
@@ -122,7 +121,7 @@ static void flush_batch(struct vif_queue *q, unsigned npkts, unsigned nsegs)
         if (ok)
             send_to_tap(q, tp);
         else
-            q->st.tx_dropped++;
+            vif_drop(q, false);
     }
 }
 
@@ -171,7 +170,7 @@ static bool take_packet(struct vif_queue *q, RING_IDX prod, unsigned *npkts, uns
         pv_dev_debug(v->xdev, "queue %u: %s", q->idx, netif_txreq_strerror(rule));
         respond_packet(q, &p, NETIF_RSP_ERROR);
         q->tx_cons += p.slots;
-        q->st.tx_dropped++;
+        vif_drop(q, false);
         return true;
     }
     if (p.kind != NETIF_TXREQ_PACKET) {

@@ -44,6 +44,8 @@ static int vif_probe(struct pv_xenbus_dev *dev)
     if (pv_xs_write_str(xs, XBT_NULL, be, "feature-rx-flip", "0") < 0 ||
         pv_xs_printf(xs, XBT_NULL, be, "multi-queue-max-queues", "%u", v->cfg->max_queues) < 0)
         goto bad;
+    if (!v->status)
+        v->status = pv_status_dev_add(v->cfg->status, dev, &v->counters);
     return vif_host_setup(v);
 bad:
     pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
@@ -167,6 +169,7 @@ static int vif_connect(struct pv_xenbus_dev *dev)
         return -1;
     }
     v->nr_queues = nq;
+    v->counters.rings = nq;
     bool per_queue = pv_xs_exists(xs, XBT_NULL, fe, "multi-queue-num-queues") == 1 && nq > 1;
     for (unsigned i = 0; i < nq; i++) {
         struct vif_queue *q = &v->queues[i];
@@ -218,6 +221,7 @@ static void vif_disconnect(struct pv_xenbus_dev *dev)
     free(v->queues);
     v->queues = NULL;
     v->nr_queues = 0;
+    v->counters.rings = 0;
     if (v->gnt)
         pv_gnt_close(v->gnt);
     v->gnt = NULL;
@@ -232,7 +236,9 @@ static void vif_backend_changed(struct pv_xenbus_dev *dev, const char *key)
 
 static void vif_remove(struct pv_xenbus_dev *dev)
 {
-    vif_host_teardown(vif_of(dev));
+    struct vif *v = vif_of(dev);
+    pv_status_dev_remove(v->status);
+    vif_host_teardown(v);
 }
 
 const struct pv_xenbus_ops vif_xenbus_ops = {
