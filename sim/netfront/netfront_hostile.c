@@ -17,15 +17,15 @@ static const struct {
     const char *name;
     bool fatal;
 } rules[] = {
-    {"slots", true},         {"cross-page", true},  {"extra-type", true},  {"gso-size0", true},
-    {"gso-type", true},      {"tx-overflow", true}, {"rx-overflow", true}, {"incomplete", true},
-    {"legacy-slots", false}, {"size-chain", false}, {"too-short", false},
+    {"slots", true},         {"cross-page", true},    {"extra-type", true},  {"gso-size0", true},
+    {"gso-type", true},      {"tx-overflow", true},   {"rx-overflow", true}, {"incomplete", true},
+    {"ctrl-overflow", true}, {"legacy-slots", false}, {"size-chain", false}, {"too-short", false},
 };
 
 const char *nf_hostile_rules(void)
 {
     return "slots cross-page extra-type gso-size0 gso-type tx-overflow rx-overflow incomplete "
-           "legacy-slots size-chain too-short";
+           "ctrl-overflow (with --hash) legacy-slots size-chain too-short";
 }
 
 static netif_tx_request_t *slot(struct nf_queue *q)
@@ -108,7 +108,14 @@ int nf_hostile(struct netfront *f, const char *rule, char *err, size_t errlen)
         data(q, 0, 0, 0, 10);
     }
 
-    if (!strcmp(rule, "tx-overflow"))
+    if (!strcmp(rule, "ctrl-overflow")) {
+        if (!f->ctrl_on) {
+            snprintf(err, errlen, "ctrl-overflow needs the control ring (--hash)");
+            return -1;
+        }
+        __atomic_store_n(&f->ctrl->req_prod, f->ctrl_prod + 200, __ATOMIC_RELEASE);
+        pv_evtchn_notify(f->ctrl_evt, f->ctrl_port);
+    } else if (!strcmp(rule, "tx-overflow"))
         publish(&q->tx->req_prod, q->tx_prod + NF_TX_SIZE + 10, q, q->tx_port);
     else if (!strcmp(rule, "rx-overflow"))
         publish(&q->rx->req_prod, q->rx_prod + NF_RX_SIZE + 10, q, q->rx_port);

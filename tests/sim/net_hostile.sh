@@ -23,18 +23,19 @@ declare -A want=(
     [tx-overflow]="TX producer index"
     [rx-overflow]="RX producer index"
     [incomplete]="continues past the last request"
+    [ctrl-overflow]="control ring: producer index"
     [legacy-slots]=""
     [size-chain]=""
     [too-short]=""
 )
 n=0
 for rule in slots cross-page extra-type gso-size0 gso-type tx-overflow rx-overflow incomplete \
-    legacy-slots size-chain too-short; do
+    ctrl-overflow legacy-slots size-chain too-short; do
     n=$((n + 1))
     g="h$n"
     d=$(net_guest "$g" "mac=00:16:3e:00:0d:$(printf %02x $n),bridge=xenbr0")
     XENSIM_DOMID=$d XENSTORED_PATH="$SIM_DIR/dom$d.sock" timeout 60 \
-        "$PVBACK_BIN/pvback-netfront" --netns "xs-$g$NET_ID" --hostile "$rule" \
+        "$PVBACK_BIN/pvback-netfront" --netns "xs-$g$NET_ID" --hostile "$rule" --hash \
         >"$SIM_DIR/hostile-$rule.log" 2>&1 ||
         fail "$rule: $(cat "$SIM_DIR/hostile-$rule.log")"
     node=$(xenstore-read "error/backend/vif/$d/0/error" 2>/dev/null || true)
