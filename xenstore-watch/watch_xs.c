@@ -25,7 +25,17 @@ bool watch_domain_alive(struct watch *w, uint32_t domid)
 {
     if (domid == w->self_domid)
         return true;
-    return xs_is_domain_introduced(pv_xs_handle(w->xs), domid);
+    /* libxenstore answers false for "not introduced" and for a failed
+     * request alike; only the first may cost a guest its backends. */
+    errno = 0;
+    if (xs_is_domain_introduced(pv_xs_handle(w->xs), domid))
+        return true;
+    if (errno) {
+        pv_warn("cannot tell whether domain %u exists (%s): leaving it alone", domid,
+                strerror(errno));
+        return true;
+    }
+    return false;
 }
 
 bool watch_domain_has_devices(struct watch *w, enum watch_kind kind, uint32_t domid)
@@ -38,8 +48,9 @@ bool watch_domain_has_devices(struct watch *w, enum watch_kind kind, uint32_t do
     size_t l = strlen(dir);
     snprintf(dir + l, sizeof(dir) - l, "/%u", domid);
     char **devs = pv_xs_directory(w->xs, XBT_NULL, dir, &num);
+    bool has = devs && num > 0;
     free(devs);
-    return devs && num > 0;
+    return has;
 }
 
 /* Parses a domid directory name: digits only, below DOMID_FIRST_RESERVED. */
