@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage_url.h"
 #include "vbd.h"
 
 #define RESIZE_CHECK_MS 1000u
@@ -75,11 +76,13 @@ static void on_storage(int fd, uint32_t events, void *arg)
         vbd_ring_after_io(v->rings[i]);
 }
 
-/* params: a path, or "<format>:<path>" for the raw formats libxl writes for
- * backendtype=tap ("aio:", "raw:"). */
+/* params: a path, "<format>:<path>" for the raw formats libxl writes for
+ * backendtype=tap ("aio:", "raw:"), or an iscsi:// or nfs:// URL. */
 static const char *params_path(const char *params)
 {
     static const char *const raw[] = {"aio:", "raw:", "file:", "phy:"};
+    if (pv_url_scheme(params) != PV_URL_NONE)
+        return params;
     for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
         if (!strncmp(params, raw[i], strlen(raw[i])))
             return params + strlen(raw[i]);
@@ -132,8 +135,8 @@ static int open_storage(struct vbd *v)
     if (!path) {
         pv_xs_show_value(shown, v->params);
         pv_xenbus_dev_fatal(dev, EINVAL,
-                            "params '%s': not an absolute path or a raw image "
-                            "(aio:/raw:/file: prefix)",
+                            "params '%s': not an absolute path, a raw image "
+                            "(aio:/raw:/file: prefix) or an iscsi:// or nfs:// URL",
                             shown);
         return -1;
     }
@@ -157,7 +160,9 @@ static int open_storage(struct vbd *v)
     }
     set_props(v);
     const struct pv_storage_info *in = pv_storage_info(v->st);
-    pv_dev_info(dev, "%s: %llu sectors, %u-byte logical blocks, %s%s, engine %s", path,
+    char logged[512]; /* an iSCSI URL's password stays out of the log */
+    pv_url_redact(path, logged, sizeof(logged));
+    pv_dev_info(dev, "%s: %llu sectors, %u-byte logical blocks, %s%s, engine %s", logged,
                 (unsigned long long)v->props.sectors, in->logical_block,
                 v->read_only ? "read-only" : "read-write", in->direct ? ", O_DIRECT" : "",
                 in->engine);
@@ -272,7 +277,10 @@ static int vbd_connect(struct pv_xenbus_dev *dev)
         return -1;
     }
     v->nr_rings = nq;
-    bool per_queue = pv_xs_exists(xs, XBT_NULL, fe, "multi-queue-num-queues") == 1;
+    /* As Linux: one queue keeps its keys at the top level even when the
+     * frontend wrote multi-queue-num-queues = 1 (Linux blkfront always
+     * writes it); several use queue-N/. */
+    bool per_queue = nq > 1;
     for (unsigned int i = 0; i < nq; i++) {
         char dir[256];
         if (per_queue)

@@ -118,8 +118,9 @@ static int transport_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
                 return -1;
             }
     free(keys);
-    if (f->info.queues > 1 &&
-        pv_xs_printf(xs, t, f->fe_path, "multi-queue-num-queues", "%u", f->info.queues) < 0)
+    /* Written even for one queue, as Linux blkfront does (whose single
+     * queue then keeps its keys at the top level). */
+    if (pv_xs_printf(xs, t, f->fe_path, "multi-queue-num-queues", "%u", f->info.queues) < 0)
         return -1;
     for (unsigned int i = 0; i < f->info.queues; i++)
         if (write_queue_keys(f, t, i) < 0)
