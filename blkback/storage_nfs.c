@@ -356,7 +356,7 @@ static void reconnect(struct nfs_store *st)
     if (!st->nfs)
         return;
     nfs_set_version(st->nfs, st->url.version);
-    nfs_set_timeout(st->nfs, PV_REMOTE_CONNECT_TIMEOUT * 1000);
+    nfs_set_timeout(st->nfs, (int)st->timeout_s * 1000);
     nfs_set_autoreconnect(st->nfs, 0);
     st->reconnecting = nfs_mount_async(st->nfs, st->url.host, st->url.dir, on_remount, st) == 0;
 }
@@ -459,6 +459,9 @@ static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, 
     }
     nfs_set_version(st->nfs, st->url.version); /* NFS_V3 is 3, NFS_V4 is 4 */
     nfs_set_timeout(st->nfs, PV_REMOTE_CONNECT_TIMEOUT * 1000);
+    /* reconnect() does it, for both versions (see the top); libnfs takes
+     * this at mount time. */
+    nfs_set_autoreconnect(st->nfs, 0);
     if (nfs_mount(st->nfs, st->url.host, st->url.dir) < 0) {
         snprintf(err, errlen, "%s: NFSv%d mount of %s:%s failed: %s", st->name, st->url.version,
                  st->url.host, st->url.dir, nfs_get_error(st->nfs));
@@ -482,7 +485,6 @@ static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, 
         goto fail;
     }
     nfs_set_timeout(st->nfs, (int)st->timeout_s * 1000);
-    nfs_set_autoreconnect(st->nfs, 0); /* reconnect() does it, see the top */
     st->up = true;
     st->read_only = p->read_only;
     st->read_chunk = nfs_get_readmax(st->nfs);

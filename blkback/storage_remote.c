@@ -54,8 +54,13 @@ void pv_remote_poll_set_socket(struct pv_remote_poll *p, int fd, int poll_events
         events |= EPOLLIN;
     if (poll_events & POLLOUT)
         events |= EPOLLOUT;
-    if (p->sock >= 0 && fd != p->sock)
+    if (p->sock >= 0 && (fd != p->sock || !events))
         epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->sock, NULL);
+    /* No events wanted (a library waiting to reconnect): out of the set, or
+     * a hung-up socket would keep it readable (EPOLLHUP is always reported)
+     * and the loop would spin. */
+    if (!events)
+        fd = -1;
     /* Always MOD (or ADD): a library that reconnects may close its socket and
      * get the same fd number back for the new one, which epoll then no longer
      * holds; one epoll_ctl per service round is cheap next to the I/O. */

@@ -21,7 +21,7 @@ SRV_TGT_PID=
 SRV_TGT_IQN=
 SRV_NFS_PID=
 SRV_RPCBIND_PID=
-SRV_LOCK_FD=
+SRV_LOCK=
 
 srv_dir() {
     [ -n "$SRV_DIR" ] || SRV_DIR=$(mktemp -d /tmp/pvback-srv.XXXXXX)
@@ -104,6 +104,28 @@ srv_tgtd_restart() {
     srv_tgtd_start "$SRV_TGT_SIZE" "$SRV_TGT_USER" "$SRV_TGT_PASS"
 }
 
+# A host-wide lock for port 2049: a folder holding the owner's pid (a lock
+# fd would be inherited by every daemon the test starts, and outlive it).
+SRV_LOCK_DIR=/run/lock/pvback-test-nfs
+srv_nfs_lock() {
+    [ -z "$SRV_LOCK" ] || return 0
+    local i owner
+    for i in $(seq 9000); do
+        if mkdir "$SRV_LOCK_DIR" 2>/dev/null; then
+            echo $$ >"$SRV_LOCK_DIR/pid"
+            SRV_LOCK=1
+            return 0
+        fi
+        owner=$(cat "$SRV_LOCK_DIR/pid" 2>/dev/null || true)
+        if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+            rm -rf "$SRV_LOCK_DIR" # its owner died without cleaning up
+            continue
+        fi
+        sleep 0.1
+    done
+    fail "another NFS test holds port 2049 for more than 900 s"
+}
+
 srv_nfs_ready() {
     rpcinfo -T tcp 127.0.0.1 nfs 3 && rpcinfo -T tcp 127.0.0.1 mountd 3
 }
@@ -116,10 +138,7 @@ SRV_NFS_SIZE=
 srv_nfs_start() {
     srv_dir
     SRV_NFS_SIZE=$1
-    if [ -z "$SRV_LOCK_FD" ]; then
-        exec {SRV_LOCK_FD}>/run/lock/pvback-test-nfs.lock
-        flock -w 900 "$SRV_LOCK_FD" || fail "another NFS test holds port 2049 for too long"
-    fi
+    srv_nfs_lock
     mkdir -p "$SRV_DIR/export" "$SRV_DIR/recovery"
     [ -f "$SRV_DIR/export/image.raw" ] || truncate -s "$SRV_NFS_SIZE" "$SRV_DIR/export/image.raw"
     if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
@@ -195,6 +214,10 @@ srv_cleanup() {
         SRV_RPCBIND_PID=
     fi
     [ -z "$SRV_TGT_CTL" ] || rm -f /var/run/tgtd/socket."$SRV_TGT_CTL"{,.lock}
+    if [ -n "$SRV_LOCK" ]; then
+        rm -rf "$SRV_LOCK_DIR"
+        SRV_LOCK=
+    fi
     if [ -n "$SRV_DIR" ]; then
         rm -rf "$SRV_DIR"
         SRV_DIR=
