@@ -123,6 +123,8 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
     default:
         break;
     }
+    s->op = c.operation;
+    s->indirect_op = c.indirect_op;
     blkif_req_to_ring(f->abi, blkif_abi_slot(f->abi, q->sring, q->nr_slots, q->req_prod_pvt), &c);
     q->req_prod_pvt++;
     bf_push_requests(q);

@@ -20,6 +20,7 @@
 struct bf_slot {
     struct blkfront_io *io; /* NULL when free */
     uint32_t next_free;
+    uint8_t op, indirect_op; /* as sent: the response must carry one of them */
     /* Pool pages of the request: data, then the indirect page if any. */
     uint32_t npages;
     uint32_t page[BF_MAX_SEGS + 1];

@@ -150,6 +150,8 @@ static void bf_put_request(struct blkfront *f, struct bf_queue *q, uint32_t idx)
             c.indirect_grefs[0] = f->pages.refs[s->page[nseg]];
         }
     }
+    s->op = c.operation;
+    s->indirect_op = c.indirect_op;
     blkif_req_to_ring(f->abi, blkif_abi_slot(f->abi, q->sring, q->nr_slots, q->req_prod_pvt), &c);
     q->req_prod_pvt++;
 }
@@ -250,6 +252,12 @@ static int take_responses(struct blkfront *f, struct bf_queue *q)
             }
             struct bf_slot *s = &q->slots[id];
             struct blkfront_io *io = s->io;
+            /* Linux blkfront's check: the request's operation, or for an
+             * indirect request its inner one. */
+            if (op != s->op && !(s->op == BLKIF_OP_INDIRECT && op == s->indirect_op)) {
+                errno = EPROTO;
+                return -1;
+            }
             for (size_t at = 0; io->op == BLKFRONT_READ && status == BLKIF_RSP_OKAY && at < io->len;
                  at += PAGE)
                 memcpy((char *)io->buf + at, f->pages.addr[s->page[at / PAGE]],
