@@ -168,6 +168,11 @@ kill -9 "$blk"
 wait_for 10 "a new vbd backend" eval '[ -n "$(pidof_backend vbd $d)" ] && [ "$(pidof_backend vbd $d)" != "$blk" ]'
 blk2=$(pidof_backend vbd "$d")
 alive "$blk2" || fail "restarted vbd backend not running"
+# Destroy only once the new process has taken the device over: a toolstack
+# Closing written while a backend adopts the device can be overwritten by
+# its InitWait (a race of the backend's, reported; not pvback-watch's).
+wait_for 10 "the restarted vbd backend takes the device" \
+    grep -q "pvback-blk\[$blk2\] info: vbd/$d/51712: .*-> InitWait" "$WORK/watch.log"
 
 # --- destroy: nothing left -------------------------------------------------
 ip tuntap add vif$d.0 mode tap # a tap the backend left persistent
@@ -188,6 +193,8 @@ expect_eq "pvback-ctl after destroy" "$("$PVBACK_BIN/pvback-ctl" status)" "no pv
 d2=$("$XENSIM" create "$WORK/g1.cfg") || fail "create g1 again"
 blk=$(pidof_backend vbd "$d2")
 net=$(pidof_backend vif "$d2")
+wait_for 10 "the restarted vif backend takes the device" \
+    grep -q "pvback-fakeback\[$net\] info: vif/$d2/0: .*-> InitWait" "$WORK/watch.log"
 stop_watch || fail "pvback-watch exit"
 alive "$blk" || fail "the vbd backend stopped with pvback-watch"
 alive "$net" || fail "the vif backend stopped with pvback-watch"
@@ -198,6 +205,8 @@ grep -q "domain $d2: adopted running vif backend (pid $net)" "$WORK/watch.log" |
 kill -9 "$net"
 wait_for 10 "a new vif backend for the adopted one" eval '[ -n "$(pidof_backend vif $d2)" ] && [ "$(pidof_backend vif $d2)" != "$net" ]'
 net=$(pidof_backend vif "$d2")
+wait_for 10 "the restarted vif backend takes the device" \
+    grep -q "pvback-fakeback\[$net\] info: vif/$d2/0: .*-> InitWait" "$WORK/watch.log"
 stop_watch || fail "pvback-watch exit"
 # the guest goes while pvback-watch is down, leaving a node and a tap behind
 "$XENSIM" destroy g1 || fail "destroy g1 (watch down)"
