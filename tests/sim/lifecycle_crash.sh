@@ -25,7 +25,7 @@ ip netns exec "xs-cg$LC_ID" ping -c 1 -W 3 10.98.0.254 >/dev/null || fail "the g
 
 # --- pvback-blk killed under fio -------------------------------------------
 blk=$(lc_backend_pid vbd "$d")
-lc_in_guest cg fio --name=crash --ioengine=external:"$engine" --filename=xvda --size=96M \
+lc_fio cg --name=crash --size=96M \
     --rw=randwrite --bs=4k --iodepth=16 --verify=crc32c --verify_fatal=1 \
     >"$SIM_DIR/fio.log" 2>&1 &
 fio_pid=$!
@@ -53,7 +53,7 @@ expect_eq "the guest's NIC driver connections" \
 echo "ok: the NIC works again after a SIGKILL of pvback-net, without reconnecting"
 
 # --- a guest that dies without closing its devices --------------------------
-lc_in_guest cg fio --name=dying --ioengine=external:"$engine" --filename=xvda --size=96M \
+lc_fio cg --name=dying --size=96M \
     --rw=randwrite --bs=4k --iodepth=16 --time_based --runtime=60 >"$SIM_DIR/fio2.log" 2>&1 &
 fio_pid=$!
 lc_wait 20 "fio connected again" eval "[ \$(grep -c 'vbd/$d/51712: .*-> Connected' '$SIM_DIR/watch.log') -ge 2 ]"

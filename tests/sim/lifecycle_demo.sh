@@ -47,7 +47,7 @@ summary=$(sed -n '/pvback demo summary/,$p' "$out/run1.log")
 [ -n "$summary" ] || { cat "$out/run1.log" >&2; fail "no summary"; }
 echo "$summary"
 check() {
-    echo "$summary" | grep -qE "$1" || fail "summary lacks $2: $summary"
+    grep -qE "$1" <<<"$summary" || fail "summary lacks $2: $summary"
 }
 check '^created +guest pvdemo \(domain [0-9]+\): disk xvda' "the guest and its disk"
 check 'NIC eth0 = vif[0-9]+\.0 on xenbr0, VLAN 10' "the guest's NIC"

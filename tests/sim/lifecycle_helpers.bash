@@ -165,7 +165,7 @@ lc_assert_clean() {
     lc_wait 15 "$what: the backends stopped" eval "! ls '$SIM_DIR/pvback' 2>/dev/null | grep -qv '\\.sock\$'"
     lc_wait 10 "$what: no guest process" eval '[ -z "$(lc_sim_procs)" ]'
     left=$(lc_hv_state)
-    echo "$left" | grep -qvE '^domain 0: .* 0 grants shared, 0 grants mapped by others, 0 event channels, 0 handles$' &&
+    grep -qvE '^domain 0: .* 0 grants shared, 0 grants mapped by others, 0 event channels, 0 handles$' <<<"$left" &&
         fail "$what: the hypervisor still holds something: $left"
     left=$(ip -n "$HOSTNS" -o link show | awk -F': ' '{print $2}' | grep -vxE 'lo|xenbr0' || true)
     [ -z "$left" ] || fail "$what: interfaces left in dom0: $left"
@@ -173,4 +173,17 @@ lc_assert_clean() {
     [ -z "$left" ] || fail "$what: guest namespaces left: $left"
     left=$(diff <(echo "$base") <(xenstore-ls -f / 2>&1) || true)
     [ -z "$left" ] || fail "$what: xenstore differs from before: $left"
+}
+
+# lc_fio NAME ARGS...: fio in guest NAME with pvback's engine (sanitizer
+# runtimes preloaded for a sanitizer build's engine: fio itself is not
+# instrumented, and its own allocations are not ours to judge).
+lc_fio() {
+    local name=$1 engine=$PVBACK_BIN/pvback-blkfront-fio.so pre=()
+    shift
+    if [[ $(ldd "$engine") == *libasan* ]]; then
+        pre=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+            ASAN_OPTIONS=detect_leaks=0)
+    fi
+    lc_in_guest "$name" "${pre[@]}" fio --ioengine=external:"$engine" --filename=xvda "$@"
 }

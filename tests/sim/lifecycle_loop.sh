@@ -24,7 +24,7 @@ round() {
     lc_boot lg
     info=$(lc_in_guest lg timeout 60 "$PVBACK_BIN/pvback-blkfront" info) ||
         fail "round $i: the guest's disk: $info"
-    echo "$info" | grep -q '^sectors=32768$' || fail "round $i: disk info: $info"
+    grep -qx 'sectors=32768' <<<"$info" || fail "round $i: disk info: $info"
     [ -n "$(lc_backend_pid vbd "$d")" ] || fail "round $i: no pvback-blk for domain $d"
     [ -n "$(lc_backend_pid vif "$d")" ] || fail "round $i: no pvback-net for domain $d"
     if [ $((i % 2)) = 0 ]; then
