@@ -131,13 +131,22 @@ static int open_storage(struct vbd *v)
         pv_xenbus_dev_fatal(dev, EINVAL, "%s", pv_xs_error(xs));
         return -1;
     }
+    /* The hotplug script (block-pvback, like Xen's block) writes the target
+     * it checked, canonical, as physical-device-path: that one is opened. */
+    char *checked = NULL;
+    const char *key = "params";
+    if (pv_xs_read_str(xs, XBT_NULL, be, "physical-device-path", &checked) == 0) {
+        free(v->params);
+        v->params = checked;
+        key = "physical-device-path";
+    }
     const char *path = params_path(v->params);
     if (!path) {
         pv_xs_show_value(shown, v->params);
         pv_xenbus_dev_fatal(dev, EINVAL,
-                            "params '%s': not an absolute path, a raw image "
+                            "%s '%s': not an absolute path, a raw image "
                             "(aio:/raw:/file: prefix) or an iscsi:// or nfs:// URL",
-                            shown);
+                            key, shown);
         return -1;
     }
     struct pv_storage_params sp = {
@@ -149,7 +158,7 @@ static int open_storage(struct vbd *v)
     char err[512];
     v->st = pv_storage_open(&sp, err, sizeof(err));
     if (!v->st) {
-        pv_xenbus_dev_fatal(dev, ENODEV, "params: %s", err);
+        pv_xenbus_dev_fatal(dev, ENODEV, "%s: %s", key, err);
         return -1;
     }
     v->st_watch = pv_loop_add_fd(v->loop, pv_storage_fd(v->st), EPOLLIN, on_storage, v);
