@@ -30,7 +30,7 @@ done <<'MATRIX'
 --queues 4 --align 4096 --no-persistent --ring-order 2
 --queues 4 --align 512 --ring-order 4 --depth 128
 --queues 1 --no-indirect --align 512
---queues 2 --x86-32 --align 4096
+--queues 2 --x86-32 --align 4096 --ring-order 3
 --queues 1 --depth 1 --max-io 4096
 MATRIX
 blk_stop_backend
