@@ -22,11 +22,12 @@ ratio() { echo "@@ RATIO $1 $2 ($3)"; }
 GUEST_MEM=256
 GUEST_VCPUS=2
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds.
+# wait_for SECONDS CMD...: polls CMD until it succeeds, for SECONDS times
+# the run's time scale (see run).
 wait_for() {
-    local t=$1 end
+    local t="$1" end
     shift
-    end=$(($(date +%s) + t))
+    end=$(($(date +%s) + t * ${E2E_SCALE:-1}))
     while ! "$@" 2>/dev/null; do
         [ "$(date +%s)" -lt "$end" ] || return 1
         sleep 1

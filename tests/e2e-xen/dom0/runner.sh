@@ -2,7 +2,8 @@
 # runner.sh BACKEND [ONLY]: runs /e2e/scenarios/NN-name.sh in order, each in
 # its own shell under its time limit ('# limit: N' in the file), and prints
 # one '@@ RESULT name PASS|FAIL text' line per scenario for the host.
-# ONLY is a '+'-separated list of scenario names to run (default: all).
+# ONLY is a '+'-separated list of scenario names to run (default: all);
+# E2E_SCALE (environment) multiplies every time limit.
 backend=$1
 only=$2
 . /e2e/lib.sh
@@ -40,18 +41,19 @@ for s in /e2e/scenarios/*.sh; do
         continue
     fi
     limit=$(sed -n 's/^# limit: *\([0-9]*\).*/\1/p' "$s")
+    limit=$((${limit:-180} * ${E2E_SCALE:-1}))
     rm -f /run/e2e-reason
     : >/run/e2e-note
     echo "@@ BEGIN $name uptime=$(up)"
     start=$(date +%s)
-    timeout -s KILL "${limit:-180}" sh -c "$(scenario_shell ". $s")"
+    timeout -s KILL "$limit" sh -c "$(scenario_shell ". $s")"
     rc=$?
     took=$(($(date +%s) - start))
     if [ $rc -eq 0 ]; then
         result "$name" "PASS ${took}s $(tr '\n' ' ' </run/e2e-note 2>/dev/null)"
     else
         reason=$(cat /run/e2e-reason 2>/dev/null)
-        [ -n "$reason" ] || reason="killed after ${limit:-180}s (rc $rc)"
+        [ -n "$reason" ] || reason="killed after ${limit}s (rc $rc)"
         result "$name" "FAIL ${took}s $reason"
         # The next scenario starts from fresh guests.
         for g in $(xl list | awk 'NR > 2 {print $1}'); do

@@ -38,16 +38,16 @@ tree_bin() {
     local tree=$1 src=$2 dest=$3 fallback=${4:-}
     mkdir -p "$tree$(dirname "$dest")"
     cp -L "$src" "$tree$dest"
-    local todo=("$src") seen=" " f lib path
-    while [ ${#todo[@]} -gt 0 ]; do
-        f=${todo[0]}
-        todo=("${todo[@]:1}")
+    local queue=("$src") seen=" " f lib path
+    while [ ${#queue[@]} -gt 0 ]; do
+        f=${queue[0]}
+        queue=("${queue[@]:1}")
         for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
             case $seen in *" $lib "*) continue ;; esac
             seen="$seen$lib "
             path=$(find_lib "$lib" "$fallback") || die "$src needs $lib, which no package in lib/fetch.sh provides"
             cp -L "$path" "$tree/lib/x86_64-linux-gnu/$lib"
-            todo+=("$path")
+            queue+=("$path")
         done
     done
 }
@@ -114,8 +114,10 @@ build_guest_tree() {
     chmod +x "$g/init" "$g"/jobs/*.sh
 }
 
-# pvback's own programs, when built: PVBACK_PROGRAMS lists what was found,
-# PVBACK_MISSING what was not (the pvback set fails on that).
+# pvback's own programs, when built: PVBACK_PROGRAMS lists what was found
+# (the binaries, and every file of xenstore-watch/hotplug/, since the scripts
+# source a common helper there), PVBACK_MISSING what was not (the pvback set
+# fails on that).
 PVBACK_BINARIES="pvback-blk pvback-net pvback-watch"
 PVBACK_SCRIPTS="block-pvback vif-pvback"
 find_pvback() {
@@ -130,11 +132,10 @@ find_pvback() {
         fi
     done
     for b in $PVBACK_SCRIPTS; do
-        if [ -f "$REPO_SRC/xenstore-watch/hotplug/$b" ]; then
-            PVBACK_PROGRAMS="$PVBACK_PROGRAMS $REPO_SRC/xenstore-watch/hotplug/$b"
-        else
-            PVBACK_MISSING="$PVBACK_MISSING xenstore-watch/hotplug/$b"
-        fi
+        [ -f "$REPO_SRC/xenstore-watch/hotplug/$b" ] || PVBACK_MISSING="$PVBACK_MISSING xenstore-watch/hotplug/$b"
+    done
+    for b in "$REPO_SRC"/xenstore-watch/hotplug/*; do
+        [ -f "$b" ] && PVBACK_PROGRAMS="$PVBACK_PROGRAMS $b"
     done
 }
 

@@ -6,8 +6,6 @@
 # died. Never lets QEMU outlive it.
 
 XEN_ARGS="dom0_mem=1G,max:1G dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot"
-BOOT_TIMEOUT_S=${BOOT_TIMEOUT_S:-1500}
-STALL_S=${STALL_S:-120}
 
 stamp() { # prefixes each line with the seconds since the boot started
     local t0=${EPOCHREALTIME/./} e l

