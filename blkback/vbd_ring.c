@@ -37,6 +37,11 @@ struct vbd_ring {
     bool need_push;
     struct pgrant_cache *pgc;   /* NULL without persistent grants */
     unsigned long long one_off; /* requests mapped for their duration only */
+    /* Event storm guard (see on_event). */
+    struct pv_timer *unmask_timer;
+    uint64_t window_start;
+    unsigned int spurious;
+    bool throttled, throttle_logged;
 };
 
 static struct sring_hdr *hdr(struct vbd_ring *r)
@@ -203,15 +208,50 @@ void vbd_ring_after_io(struct vbd_ring *r)
     push_responses(r);
 }
 
+/* Event storms (XSA-332): a frontend that notifies without queueing
+ * requests makes the backend spin. Past SPURIOUS_MAX notifications that found
+ * nothing new within a second, the port stays masked and is unmasked (and the
+ * ring looked at) only THROTTLE_MS later, which bounds what the guest can
+ * cost; a frontend that queues requests never comes near the bound. */
+#define SPURIOUS_MAX 1000u
+#define THROTTLE_MS  20u
+
+static void unmask_and_look(struct pv_timer *t, void *arg)
+{
+    (void)t;
+    struct vbd_ring *r = arg;
+    r->throttled = false;
+    pv_evtchn_unmask(r->evt, r->port);
+    vbd_ring_after_io(r);
+}
+
 static void on_event(int fd, uint32_t events, void *arg)
 {
     (void)fd;
     (void)events;
     struct vbd_ring *r = arg;
     int port = pv_evtchn_pending(r->evt);
-    if (port >= 0)
-        pv_evtchn_unmask(r->evt, (uint32_t)port);
+    if (port < 0 || r->throttled)
+        return;
+    uint32_t before = r->req_cons;
     vbd_ring_after_io(r);
+    uint64_t now = pv_now_ms();
+    if (now - r->window_start >= 1000) {
+        r->window_start = now;
+        r->spurious = 0;
+    }
+    if (r->req_cons == before && ++r->spurious > SPURIOUS_MAX) {
+        if (!r->throttle_logged)
+            pv_dev_warn(r->v->xdev,
+                        "queue %u: more than %u empty notifications a second: throttling its "
+                        "event channel",
+                        r->idx, SPURIOUS_MAX);
+        r->throttle_logged = true;
+        r->throttled = true;
+        pv_timer_arm(r->unmask_timer, THROTTLE_MS, 0);
+        return;
+    }
+    pv_evtchn_unmask(r->evt, (uint32_t)port);
 }
 
 struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *refs,
@@ -269,7 +309,8 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
     }
     r->port = (uint32_t)port;
     r->evt_watch = pv_loop_add_fd(v->loop, pv_evtchn_fd(r->evt), EPOLLIN, on_event, r);
-    if (!r->evt_watch) {
+    r->unmask_timer = pv_timer_new(v->loop, unmask_and_look, r);
+    if (!r->evt_watch || !r->unmask_timer) {
         pv_xenbus_dev_fatal(xd, errno, "queue %u: cannot watch the event channel", idx);
         goto fail;
     }
@@ -308,6 +349,8 @@ void vbd_ring_free(struct vbd_ring *r)
                     pgrant_count(r->pgc), r->one_off);
     if (r->evt_watch)
         pv_watch_remove(r->evt_watch);
+    if (r->unmask_timer)
+        pv_timer_free(r->unmask_timer);
     if (r->evt) {
         if (r->port)
             pv_evtchn_unbind(r->evt, r->port);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "blkfront_priv.h"
 
@@ -18,6 +19,7 @@ static const char *const names[BF_ATTACK_COUNT] = {
     [BF_ATTACK_BAD_INDIRECT_OP] = "bad-indirect-op",
     [BF_ATTACK_TOO_MANY_INDIRECT] = "too-many-indirect",
     [BF_ATTACK_PROD_OVERFLOW] = "prod-overflow",
+    [BF_ATTACK_EVENT_STORM] = "event-storm",
 };
 
 const char *blkfront_attack_name(enum blkfront_attack a)
@@ -61,6 +63,17 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
         pv_evtchn_notify(q->evt, q->port);
         blkfront_wait(f, timeout_ms);
         return 1;
+    }
+    if (a == BF_ATTACK_EVENT_STORM) {
+        /* Notify as fast as possible for 1.5 s (xensim, like Xen, coalesces
+         * notifications while the backend has the port masked). */
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        do {
+            for (int i = 0; i < 100; i++)
+                pv_evtchn_notify(q->evt, q->port);
+            clock_gettime(CLOCK_MONOTONIC, &t);
+        } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
     }
     if (q->free_head == UINT32_MAX) {
         errno = EBUSY;

@@ -20,6 +20,8 @@ enum blkfront_attack {
     BF_ATTACK_BAD_INDIRECT_OP,   /* indirect with indirect_op = FLUSH */
     BF_ATTACK_TOO_MANY_INDIRECT, /* indirect with more segments than offered */
     BF_ATTACK_PROD_OVERFLOW,     /* req_prod more than a ring ahead */
+    BF_ATTACK_EVENT_STORM,       /* 1.5 s of notifications with nothing queued, then a
+                                    valid read: it must still be served (status OKAY) */
     BF_ATTACK_COUNT
 };
 
