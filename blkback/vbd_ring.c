@@ -41,6 +41,7 @@ struct vbd_ring {
     struct pv_timer *unmask_timer;
     uint64_t window_start;
     unsigned int spurious;
+    uint32_t prod_at_event; /* req_prod seen at the previous event */
     bool throttled, throttle_logged;
 };
 
@@ -209,10 +210,10 @@ void vbd_ring_after_io(struct vbd_ring *r)
 }
 
 /* Event storms (XSA-332): a frontend that notifies without queueing
- * requests makes the backend spin. Past SPURIOUS_MAX notifications that found
- * nothing new within a second, the port stays masked and is unmasked (and the
- * ring looked at) only THROTTLE_MS later, which bounds what the guest can
- * cost; a frontend that queues requests never comes near the bound. */
+ * requests makes the backend spin. Past SPURIOUS_MAX notifications within a
+ * second after which the frontend had produced no request, the port stays masked and is unmasked
+ * (and the ring looked at) only THROTTLE_MS later, which bounds what the guest can cost; a frontend
+ * that queues requests never comes near the bound. */
 #define SPURIOUS_MAX 1000u
 #define THROTTLE_MS  20u
 
@@ -233,14 +234,19 @@ static void on_event(int fd, uint32_t events, void *arg)
     int port = pv_evtchn_pending(r->evt);
     if (port < 0 || r->throttled)
         return;
-    uint32_t before = r->req_cons;
+    /* Empty: the frontend produced nothing since the previous event (a
+     * request consumed early, while the backend was busy, still counts as
+     * produced, so a busy frontend is never taken for a storm). */
+    uint32_t prod = __atomic_load_n(&hdr(r)->req_prod, __ATOMIC_ACQUIRE);
+    bool empty = prod == r->prod_at_event;
+    r->prod_at_event = prod;
     vbd_ring_after_io(r);
     uint64_t now = pv_now_ms();
     if (now - r->window_start >= 1000) {
         r->window_start = now;
         r->spurious = 0;
     }
-    if (r->req_cons == before && ++r->spurious > SPURIOUS_MAX) {
+    if (empty && ++r->spurious > SPURIOUS_MAX) {
         if (!r->throttle_logged)
             pv_dev_warn(r->v->xdev,
                         "queue %u: more than %u empty notifications a second: throttling its "
@@ -319,6 +325,7 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
      * still sits in its slot (see emit_in_order), so it is taken again from
      * there, which replays what the previous process had in flight. A fresh
      * ring starts at 0 either way. */
+    r->prod_at_event = __atomic_load_n(&hdr(r)->req_prod, __ATOMIC_ACQUIRE);
     r->req_cons = r->rsp_prod_pvt = r->rsp_notified =
         __atomic_load_n(&hdr(r)->rsp_prod, __ATOMIC_ACQUIRE);
     /* The frontend may have queued requests before we bound: look now. */
