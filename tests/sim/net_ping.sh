@@ -43,5 +43,6 @@ packets=$(echo "$line" | sed 's/.* requests=\([0-9]*\).*/\1/')
 [ "$packets" -ge 5 ] || fail "status counts $packets packets for vif/$d1/0: $line"
 echo "$status" | grep -q "^end$" || fail "status report not complete"
 
+net_stop_fronts
 net_stop_backend
 echo "PASS"
