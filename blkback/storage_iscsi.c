@@ -60,6 +60,7 @@ struct iscsi_store {
     uint64_t max_unmap_blocks; /* per UNMAP command */
     unsigned int timeout_s;
     uint64_t down_since_ms; /* 0: the session is up */
+    uint64_t connect_ms;    /* when our current login attempt started */
     bool capacity_pending;
     unsigned int completed; /* callbacks run during this reap */
     struct icmd *cmds, *free_cmds;
@@ -414,7 +415,8 @@ static void tick(struct iscsi_store *st)
         iscsi_destroy_context(st->ctx); /* cancels (and so fails) what it holds */
         st->ctx = NULL;
     }
-    if (st->connecting && !st->connect_failed)
+    /* An attempt that has not called back in time is abandoned for a new one. */
+    if (st->connecting && !st->connect_failed && now - st->connect_ms < PV_REMOTE_RETRY_MS)
         return;
     if (st->ctx)
         iscsi_destroy_context(st->ctx);
@@ -425,6 +427,7 @@ static void tick(struct iscsi_store *st)
     char portal[PV_URL_HOST_MAX + 16];
     portal_of(&st->url, portal, sizeof(portal));
     st->connecting = true;
+    st->connect_ms = now;
     if (iscsi_full_connect_async(st->ctx, portal, (int)st->url.lun, on_fresh_login, st) < 0)
         st->connect_failed = true;
 }

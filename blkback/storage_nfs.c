@@ -65,6 +65,7 @@ struct nfs_store {
     bool gave_up;      /* down longer than the timeout: requests fail at once */
     bool retry_now;    /* the session just dropped: try at once, not at the tick */
     uint64_t down_since_ms;
+    uint64_t reconnect_ms; /* when the current attempt started */
     struct npart *parked;
     struct pv_nfs_url url;
     char name[PV_URL_PATH_MAX + 16];
@@ -358,19 +359,25 @@ static void reconnect(struct nfs_store *st)
     nfs_set_version(st->nfs, st->url.version);
     nfs_set_timeout(st->nfs, (int)st->timeout_s * 1000);
     nfs_set_autoreconnect(st->nfs, 0);
+    st->reconnect_ms = pv_now_ms();
     st->reconnecting = nfs_mount_async(st->nfs, st->url.host, st->url.dir, on_remount, st) == 0;
 }
 
 static void tick(struct nfs_store *st)
 {
-    if (st->up || st->reconnecting)
+    if (st->up)
         return;
-    if (!st->gave_up && pv_now_ms() - st->down_since_ms >= st->timeout_s * 1000ull) {
+    uint64_t now = pv_now_ms();
+    if (!st->gave_up && now - st->down_since_ms >= st->timeout_s * 1000ull) {
         pv_err("%s: no session for %u s: failing requests until the server is back", st->name,
                st->timeout_s);
         st->gave_up = true;
         unpark(st);
     }
+    /* An attempt that has not called back in time (a connect to a server
+     * that is not there may never report) is abandoned for a new one. */
+    if (st->reconnecting && now - st->reconnect_ms < PV_REMOTE_RETRY_MS)
+        return;
     reconnect(st);
 }
 

@@ -14,3 +14,16 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/tests/sim/remote_check.c)
   add_executable(pvback-remote-check ${CMAKE_SOURCE_DIR}/tests/sim/remote_check.c)
   target_link_libraries(pvback-remote-check PRIVATE pvback-blk-core)
 endif()
+
+# The remote storage sim tests again under valgrind (lib_servers.sh wraps
+# pvback-remote-check, blk_helpers.bash pvback-blk, when PVBACK_VALGRIND=1).
+find_program(VALGRIND valgrind)
+if(VALGRIND AND NOT PVBACK_SANITIZE)
+  file(GLOB REMOTE_SIM_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/sim/remote_*.sh)
+  foreach(s ${REMOTE_SIM_TESTS})
+    get_filename_component(name ${s} NAME_WE)
+    add_test(NAME valgrind/sim/${name} COMMAND bash ${s})
+    set_tests_properties(valgrind/sim/${name} PROPERTIES LABELS valgrind TIMEOUT 1200
+      ENVIRONMENT "PVBACK_BIN=${CMAKE_BINARY_DIR}/bin;PVBACK_SRC=${CMAKE_SOURCE_DIR};PVBACK_VALGRIND=1")
+  endforeach()
+endif()

@@ -14,8 +14,9 @@
 #include <stdint.h>
 
 #define PV_REMOTE_TICK_MS         1000u
-#define PV_REMOTE_DEFAULT_TIMEOUT 60u /* seconds a lost server may stay away */
-#define PV_REMOTE_CONNECT_TIMEOUT 10  /* seconds for the first connection */
+#define PV_REMOTE_DEFAULT_TIMEOUT 60u   /* seconds a lost server may stay away */
+#define PV_REMOTE_CONNECT_TIMEOUT 10    /* seconds for the first connection */
+#define PV_REMOTE_RETRY_MS        3000u /* a reconnect attempt silent this long is redone */
 
 struct pv_remote_poll {
     int epfd;

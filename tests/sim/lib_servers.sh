@@ -1,7 +1,8 @@
 # Storage servers for the remote storage tests, on loopback only: tgtd (an
 # iSCSI target with a file-backed LUN) and nfs-ganesha with rpcbind (an NFS
-# export of a temporary folder through the VFS FSAL). Source it after lib.sh;
-# srv_cleanup stops whatever was started (call it from the test's EXIT trap).
+# export of a temporary folder through the VFS FSAL), and the storage checker
+# (pvback-remote-check). Source it after lib.sh; srv_cleanup stops whatever
+# was started (call it from the test's EXIT trap).
 #
 # What it takes to run them here, without systemd:
 # - tgtd keeps its control socket in /var/run/tgtd/socket.<control port>:
@@ -222,4 +223,34 @@ srv_cleanup() {
         rm -rf "$SRV_DIR"
         SRV_DIR=
     fi
+}
+
+# remote_check ARGS...: pvback-remote-check (tests/sim/remote_check.c), under
+# valgrind when PVBACK_VALGRIND=1 (any memory error or leak: exit 97).
+remote_check() {
+    if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
+        valgrind --quiet --error-exitcode=97 --leak-check=full \
+            --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+            "$PVBACK_BIN/pvback-remote-check" "$@"
+    else
+        "$PVBACK_BIN/pvback-remote-check" "$@"
+    fi
+}
+
+# expect_open_error URL WORDS...: opening URL fails with a message holding
+# every one of WORDS.
+expect_open_error() {
+    local url=$1 out w
+    shift
+    out=$(remote_check open "$url" 2>&1) || fail "open $url: $out"
+    for w in "$@"; do
+        grep -qF -- "$w" <<<"$out" || fail "open $url: message lacks '$w': $out"
+    done
+    echo "ok: $(head -n 1 <<<"$out")"
+}
+
+# soak_started: waits until the soak in the background (logging to
+# $SRV_DIR/soak.log) has opened its store, so that what follows hits I/O.
+soak_started() {
+    srv_wait "the soak's open" 600 grep -q " bytes" "$SRV_DIR/soak.log"
 }

@@ -6,23 +6,11 @@
 # bad configuration fails with a message naming what is wrong.
 source "$PVBACK_SRC/tests/sim/lib.sh"
 source "$PVBACK_SRC/tests/sim/lib_servers.sh"
-CHECK="$PVBACK_BIN/pvback-remote-check"
 trap srv_cleanup EXIT
-
-# expect_open_error URL WORDS...: opening URL fails with a message holding WORDS.
-expect_open_error() {
-    local url=$1 out w
-    shift
-    out=$("$CHECK" open "$url" 2>&1) || fail "open $url: $out"
-    for w in "$@"; do
-        grep -qF -- "$w" <<<"$out" || fail "open $url: message lacks '$w': $out"
-    done
-    echo "ok: $out" | head -n 1
-}
 
 srv_tgtd_start 64M
 echo "== I/O, flush, discard"
-"$CHECK" io "$SRV_TGT_URL" "$SRV_DIR/lun.img" || fail "io on $SRV_TGT_URL"
+remote_check io "$SRV_TGT_URL" "$SRV_DIR/lun.img" || fail "io on $SRV_TGT_URL"
 
 echo "== bad configurations"
 expect_open_error "iscsi://127.0.0.1:$SRV_TGT_PORT/$SRV_TGT_IQN" "iSCSI URL" "target-iqn/lun"
@@ -43,14 +31,14 @@ printf '# target user password\n%s pvuser wrong-pass\n' "$SRV_TGT_IQN" >"$SRV_DI
 chmod 600 "$SRV_DIR/secrets"
 REMOTE_CHAP_FILE=$SRV_DIR/secrets expect_open_error "$SRV_TGT_URL" "Authentication failure"
 printf 'iqn.other.target u p\n* pvuser s3cret-pass\n' >"$SRV_DIR/secrets"
-REMOTE_CHAP_FILE=$SRV_DIR/secrets "$CHECK" io "$SRV_TGT_URL" "$SRV_DIR/lun.img" ||
+REMOTE_CHAP_FILE=$SRV_DIR/secrets remote_check io "$SRV_TGT_URL" "$SRV_DIR/lun.img" ||
     fail "io with CHAP from the secrets file"
 printf 'this line is wrong\n' >"$SRV_DIR/secrets"
 REMOTE_CHAP_FILE=$SRV_DIR/secrets expect_open_error "$SRV_TGT_URL" "$SRV_DIR/secrets line 1"
 REMOTE_CHAP_FILE=$SRV_DIR/none expect_open_error "$SRV_TGT_URL" "$SRV_DIR/none" \
     "No such file"
 # Credentials in the URL work too (with a warning), and never appear in messages.
-out=$("$CHECK" io "iscsi://pvuser%s3cret-pass@127.0.0.1:$SRV_TGT_PORT/$SRV_TGT_IQN/1" \
+out=$(remote_check io "iscsi://pvuser%s3cret-pass@127.0.0.1:$SRV_TGT_PORT/$SRV_TGT_IQN/1" \
     "$SRV_DIR/lun.img" 2>&1) || fail "io with CHAP from the URL: $out"
 grep -q "prefer a secrets file" <<<"$out" || fail "no warning about URL credentials: $out"
 ! grep -q s3cret <<<"$out" || fail "the password appears in the output: $out"
@@ -58,18 +46,20 @@ srv_tgtd_stop
 
 echo "== target crash and restart during I/O"
 srv_tgtd_start 64M
-"$CHECK" soak "$SRV_TGT_URL" "$SRV_DIR/lun.img" 10 >"$SRV_DIR/soak.log" 2>&1 &
+remote_check soak "$SRV_TGT_URL" "$SRV_DIR/lun.img" 10 >"$SRV_DIR/soak.log" 2>&1 &
 soak=$!
-sleep 3
+soak_started
+sleep 2
 srv_tgtd_restart 2
 wait $soak || { cat "$SRV_DIR/soak.log" >&2; fail "I/O failed across a target restart"; }
 grep -q "session lost" "$SRV_DIR/soak.log" || { cat "$SRV_DIR/soak.log" >&2; fail "the session never dropped: the test proved nothing"; }
 tail -n 1 "$SRV_DIR/soak.log"
 
 echo "== target away longer than the timeout"
-REMOTE_TIMEOUT=2 "$CHECK" soak "$SRV_TGT_URL" "$SRV_DIR/lun.img" 8 >"$SRV_DIR/soak.log" 2>&1 &
+REMOTE_TIMEOUT=2 remote_check soak "$SRV_TGT_URL" "$SRV_DIR/lun.img" 8 >"$SRV_DIR/soak.log" 2>&1 &
 soak=$!
-sleep 2
+soak_started
+sleep 1
 srv_tgtd_kill
 if wait $soak; then
     fail "I/O succeeded with the target gone past the timeout"

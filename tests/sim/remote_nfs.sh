@@ -7,24 +7,13 @@
 # images fail with a message naming what is wrong.
 source "$PVBACK_SRC/tests/sim/lib.sh"
 source "$PVBACK_SRC/tests/sim/lib_servers.sh"
-CHECK="$PVBACK_BIN/pvback-remote-check"
 trap srv_cleanup EXIT
-
-expect_open_error() {
-    local url=$1 out w
-    shift
-    out=$("$CHECK" open "$url" 2>&1) || fail "open $url: $out"
-    for w in "$@"; do
-        grep -qF -- "$w" <<<"$out" || fail "open $url: message lacks '$w': $out"
-    done
-    echo "ok: $out" | head -n 1
-}
 
 srv_nfs_start 64M
 img=$SRV_DIR/export/image.raw
 for url in "$SRV_NFS3_URL" "$SRV_NFS4_URL"; do
     echo "== I/O and flush: $url"
-    "$CHECK" io "$url" "$img" || fail "io on $url"
+    remote_check io "$url" "$img" || fail "io on $url"
 done
 
 echo "== bad configurations"
@@ -39,9 +28,10 @@ expect_open_error "nfs://127.0.0.1$SRV_DIR/export/dir.raw" "not a regular file"
 
 for url in "$SRV_NFS3_URL" "$SRV_NFS4_URL"; do
     echo "== server crash and restart during I/O: $url"
-    "$CHECK" soak "$url" "$img" 10 >"$SRV_DIR/soak.log" 2>&1 &
+    remote_check soak "$url" "$img" 10 >"$SRV_DIR/soak.log" 2>&1 &
     soak=$!
-    sleep 3
+    soak_started
+    sleep 2
     srv_nfs_restart 2
     wait $soak || { cat "$SRV_DIR/soak.log" >&2; fail "I/O failed across a server restart"; }
     grep -q "session lost" "$SRV_DIR/soak.log" ||
@@ -51,9 +41,10 @@ for url in "$SRV_NFS3_URL" "$SRV_NFS4_URL"; do
 done
 
 echo "== server away longer than the timeout"
-REMOTE_TIMEOUT=2 "$CHECK" soak "$SRV_NFS3_URL" "$img" 8 >"$SRV_DIR/soak.log" 2>&1 &
+REMOTE_TIMEOUT=2 remote_check soak "$SRV_NFS3_URL" "$img" 8 >"$SRV_DIR/soak.log" 2>&1 &
 soak=$!
-sleep 2
+soak_started
+sleep 1
 srv_nfs_kill
 if wait $soak; then
     fail "I/O succeeded with the server gone past the timeout"
