@@ -57,7 +57,7 @@ check 'verify: passed \(64 MiB checked with crc32c' "fio's verify result"
 check '^iperf3 +pvdemo -> pvdemo-peer: [0-9.]+ [KMG]bits/sec' "iperf3's throughput"
 check '^VLAN +tag seen on xenbr0: vlan 10$' "the VLAN tag seen on the bridge"
 check '^shutdown +both guests powered off; 3 devices closed by their guests' "the clean shutdown"
-grep -q '^Jobs: 1 .*eta' "$out/run1.log" || fail "no fio progress shown"
+grep -qE '^Jobs: [0-9]' "$out/run1.log" || fail "no fio progress shown"
 # iperf3's one line per second, before its two summary lines
 [ "$(grep -cE '^\[ *[0-9]+\] +[0-9.]+-[0-9.]+ +sec .*bits/sec' "$out/run1.log")" -ge 6 ] ||
     fail "no iperf3 progress shown"

@@ -54,6 +54,11 @@ for i in $(seq 1 "$loops"); do
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "$loops create/destroy rounds in $ms ms ($((ms / loops)) ms each)"
+# Device errors are not failures of this test (a destroy may race a
+# backend's step), but they are worth seeing.
+errs=$(grep -E 'pvback-(blk|net)\[[0-9]+\] (error|warning):' "$SIM_DIR/watch.log" || true)
+[ -z "$errs" ] || echo "backend errors/warnings during the rounds ($(wc -l <<<"$errs")):
+$(head -n 5 <<<"$errs")"
 
 lc_assert_clean "after $loops rounds" "$xs_base"
 expect_eq "xensim daemon's fds after $loops rounds" "$(lc_fds "$daemon")" "$fds_xensim"

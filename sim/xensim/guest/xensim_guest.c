@@ -19,7 +19,9 @@
  * a request. suspend is not supported (no migration yet): it is logged and
  * left unacknowledged, so the toolstack reports that the guest did not
  * acknowledge. The drivers die with the kernel (PR_SET_PDEATHSIG): a
- * destroyed guest leaves no driver behind. */
+ * destroyed guest leaves no driver behind. And the kernel dies with its
+ * hypervisor: it follows xensim's daemon (a pidfd on DIR/xensim.pid) and
+ * halts when the daemon is gone, whoever stopped it and however. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +185,24 @@ static int start_drivers(struct xs_handle *xs, const char *home, const char *net
     return 0;
 }
 
+/* A pidfd on xensim's daemon (DIR/xensim.pid), readable once it exits; -1
+ * when it cannot be followed (the kernel then just cannot notice). */
+static int follow_daemon(const char *dir)
+{
+    char path[PATH_MAX];
+    FILE *f;
+    int pid = 0;
+
+    snprintf(path, sizeof(path), "%s/xensim.pid", dir);
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    if (fscanf(f, "%d", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    return pid > 1 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
 static void announce_features(struct xs_handle *xs, const char *home)
 {
     static const char *const features[] = {"poweroff", "reboot"};
@@ -228,7 +249,7 @@ int main(int argc, char **argv)
     unsigned len, domid;
     bool made_ns = false;
     sigset_t mask;
-    int sfd, rc = 1;
+    int sfd, daemon_fd, rc = 1;
 
     default_netfront(netfront, sizeof(netfront));
     for (int i = 1; i < argc; i++) {
@@ -288,14 +309,20 @@ int main(int argc, char **argv)
         stop_drivers();
         goto out;
     }
+    daemon_fd = follow_daemon(dir);
     printf("%s: %s (domain %u) up: %u NIC(s) in namespace %s\n", prog, name, domid, nr_drivers, ns);
     fflush(stdout);
 
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = xs_fileno(xs), .events = POLLIN},
-                                {.fd = sfd, .events = POLLIN}};
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+        struct pollfd pfd[3] = {{.fd = xs_fileno(xs), .events = POLLIN},
+                                {.fd = sfd, .events = POLLIN},
+                                {.fd = daemon_fd, .events = POLLIN}};
+        if (poll(pfd, 3, -1) < 0 && errno != EINTR)
             break;
+        if (pfd[2].revents) {
+            fprintf(stderr, "%s: xensim is gone: halting\n", prog);
+            break;
+        }
         if (pfd[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
@@ -311,6 +338,8 @@ int main(int argc, char **argv)
         }
     }
     stop_drivers();
+    if (daemon_fd >= 0)
+        close(daemon_fd);
     rc = 0;
 out:
     if (made_ns)
