@@ -111,13 +111,13 @@ static netif_tx_request_t *next_tx_slot(struct nf_queue *q)
     return &q->tx->ring[q->tx_prod++ & (NF_TX_SIZE - 1)].req;
 }
 
-/* One frame (virtio header at buf) onto the TX ring. */
-static void queue_frame(struct nf_queue *q, const uint8_t *buf, size_t len)
+/* Pages a TX frame can fill. */
+#define TX_PAGES_MAX ((MAX_FRAME + PV_PAGE_SIZE - 1) / PV_PAGE_SIZE)
+
+/* The frame just read into the pages of the top free ids goes onto the TX
+ * ring (ids popped in the order the pages were filled). */
+static void queue_frame(struct nf_queue *q, const struct virtio_net_hdr *vh, size_t flen)
 {
-    struct netfront *f = q->f;
-    const struct virtio_net_hdr *vh = (const void *)buf;
-    const uint8_t *frame = buf + VNET_LEN;
-    size_t flen = len - VNET_LEN;
     bool gso = vh->gso_type != VIRTIO_NET_HDR_GSO_NONE;
     unsigned npages = (unsigned)((flen + PV_PAGE_SIZE - 1) / PV_PAGE_SIZE);
     uint16_t flags = 0;
@@ -130,7 +130,6 @@ static void queue_frame(struct nf_queue *q, const uint8_t *buf, size_t len)
         uint16_t id = q->tx_free[--q->tx_nfree];
         size_t off = (size_t)i * PV_PAGE_SIZE;
         size_t chunk = flen - off < PV_PAGE_SIZE ? flen - off : PV_PAGE_SIZE;
-        memcpy(q->tx_pages + (size_t)id * PV_PAGE_SIZE, frame + off, chunk);
         netif_tx_request_t *req = next_tx_slot(q);
         req->gref = q->tx_refs[id];
         req->offset = 0;
@@ -148,7 +147,6 @@ static void queue_frame(struct nf_queue *q, const uint8_t *buf, size_t len)
                                  : XEN_NETIF_GSO_TYPE_TCPV4;
         }
     }
-    (void)f;
 }
 
 void nf_mcast_add(struct nf_queue *q, const uint8_t addr[6])
@@ -171,16 +169,24 @@ int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    static uint8_t buf[VNET_LEN + MAX_FRAME];
     bool queued = false;
-    /* Room for the largest frame in ids and in ring slots, else wait. */
+    /* Room for the largest frame in ids and in ring slots, else wait. The
+     * frame is read straight into the granted pages of the ids it will use
+     * (as a guest kernel grants the skb's own pages: no copy here). */
     while (q->tx_nfree >= TX_SLOTS_MAX && NF_TX_SIZE - (q->tx_prod - q->tx_cons) >= TX_SLOTS_MAX) {
-        ssize_t n = read(q->tap_fd, buf, sizeof(buf));
+        struct virtio_net_hdr vh;
+        struct iovec iov[1 + TX_PAGES_MAX];
+        iov[0] = (struct iovec){&vh, VNET_LEN};
+        for (unsigned i = 0; i < TX_PAGES_MAX; i++) {
+            uint16_t id = q->tx_free[q->tx_nfree - 1 - i];
+            iov[1 + i] = (struct iovec){q->tx_pages + (size_t)id * PV_PAGE_SIZE, PV_PAGE_SIZE};
+        }
+        ssize_t n = readv(q->tap_fd, iov, 1 + TX_PAGES_MAX);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= (ssize_t)(VNET_LEN + 14) || n > (ssize_t)(VNET_LEN + 65535))
             break; /* empty (or a frame the ring cannot carry: dropped) */
-        queue_frame(q, buf, (size_t)n);
+        queue_frame(q, &vh, (size_t)n - VNET_LEN);
         queued = true;
     }
     if (queued)
@@ -215,29 +221,39 @@ static int tx_responses(struct nf_queue *q, char *err, size_t errlen)
     }
 }
 
-/* Writes one received frame (in buf after room for the header) to the tap
- * with the offload information its responses carried. */
-static void deliver(struct nf_queue *q, uint8_t *buf, size_t flen, uint16_t flags,
+/* A received frame, as the slices of RX pages it lies in. */
+struct rx_frame {
+    struct iovec iov[1 + NF_RX_SIZE]; /* [0]: the virtio header */
+    unsigned n;
+    size_t len;
+};
+
+/* Writes one received frame to the tap, straight from the RX pages, with
+ * the offload information its responses carried. Its headers are in the
+ * first slice (a backend fills the first page first). */
+static void deliver(struct nf_queue *q, struct rx_frame *fr, uint16_t flags,
                     const netif_extra_info_t *gso)
 {
-    struct virtio_net_hdr *vh = (void *)buf;
-    memset(vh, 0, sizeof(*vh));
-    uint8_t *frame = buf + VNET_LEN;
+    struct virtio_net_hdr vh;
+    memset(&vh, 0, sizeof(vh));
+    const uint8_t *head = fr->iov[1].iov_base;
+    size_t head_len = fr->iov[1].iov_len;
     struct csum_loc loc;
-    if ((flags & NETRXF_csum_blank) && csum_locate(frame, flen, &loc) == 0) {
-        vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        vh->csum_start = loc.csum_start;
-        vh->csum_offset = loc.csum_offset;
+    if ((flags & NETRXF_csum_blank) && csum_locate(head, head_len, &loc) == 0) {
+        vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        vh.csum_start = loc.csum_start;
+        vh.csum_offset = loc.csum_offset;
         if (gso) {
-            vh->gso_type = gso->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6 ? VIRTIO_NET_HDR_GSO_TCPV6
-                                                                       : VIRTIO_NET_HDR_GSO_TCPV4;
-            vh->gso_size = gso->u.gso.size;
-            vh->hdr_len = loc.hdr_len;
+            vh.gso_type = gso->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                                                                      : VIRTIO_NET_HDR_GSO_TCPV4;
+            vh.gso_size = gso->u.gso.size;
+            vh.hdr_len = loc.hdr_len;
         }
     } else if (flags & (NETRXF_data_validated | NETRXF_csum_blank)) {
-        vh->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+        vh.flags = VIRTIO_NET_HDR_F_DATA_VALID;
     }
-    if (write(q->tap_fd, buf, VNET_LEN + flen) < 0) {
+    fr->iov[0] = (struct iovec){&vh, VNET_LEN};
+    if (writev(q->tap_fd, fr->iov, (int)fr->n) < 0) {
         /* the guest's stack did not take it: a drop, as on a real NIC */
     }
 }
@@ -271,7 +287,7 @@ static void check_hash(struct nf_queue *q, const uint8_t *frame, size_t flen,
 
 static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
 {
-    static uint8_t buf[VNET_LEN + MAX_FRAME];
+    static struct rx_frame fr;
     for (;;) {
         RING_IDX prod = __atomic_load_n(&q->rx->rsp_prod, __ATOMIC_ACQUIRE);
         if ((RING_IDX)(prod - q->rx_cons) > (RING_IDX)(q->rx_prod - q->rx_cons)) {
@@ -279,12 +295,14 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
                      prod, q->rx_prod);
             return -1;
         }
-        /* Whole packets only: a packet's slots are pushed together. */
+        /* Whole packets only: a packet's slots are pushed together. Its
+         * pages go to the tap before they are posted again. */
         while (q->rx_cons != prod) {
-            size_t flen = 0;
             uint16_t first_flags = 0;
             netif_extra_info_t gso, hash;
             bool has_gso = false, has_hash = false, more = true, first = true, bad = false;
+            fr.n = 1;
+            fr.len = 0;
             while (more) {
                 if (q->rx_cons == prod) {
                     snprintf(err, errlen, "queue %u: RX packet cut at response %u", q->idx, prod);
@@ -294,13 +312,12 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
                 netif_rx_response_t rsp = q->rx->ring[slot].rsp;
                 q->rx_cons++;
                 if (rsp.status < 0 || rsp.offset + (unsigned)rsp.status > PV_PAGE_SIZE ||
-                    flen + (unsigned)rsp.status > MAX_FRAME) {
+                    fr.len + (unsigned)rsp.status > MAX_FRAME || fr.n > NF_RX_SIZE) {
                     bad = true;
                 } else {
-                    memcpy(buf + VNET_LEN + flen,
-                           q->rx_pages + (size_t)slot * PV_PAGE_SIZE + rsp.offset,
-                           (size_t)rsp.status);
-                    flen += (size_t)rsp.status;
+                    fr.iov[fr.n++] = (struct iovec){
+                        q->rx_pages + (size_t)slot * PV_PAGE_SIZE + rsp.offset, (size_t)rsp.status};
+                    fr.len += (size_t)rsp.status;
                 }
                 more = rsp.flags & NETRXF_more_data;
                 if (first) {
@@ -327,9 +344,9 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
                 }
                 first = false;
             }
-            if (!bad) {
-                check_hash(q, buf + VNET_LEN, flen, has_hash ? &hash : NULL);
-                deliver(q, buf, flen, first_flags, has_gso ? &gso : NULL);
+            if (!bad && fr.n > 1 && fr.len >= 14) {
+                check_hash(q, fr.iov[1].iov_base, fr.iov[1].iov_len, has_hash ? &hash : NULL);
+                deliver(q, &fr, first_flags, has_gso ? &gso : NULL);
             }
         }
         nf_rx_fill(q);
