@@ -10,7 +10,6 @@ source "$(dirname "$0")/lib.sh"
 mount -t sysfs sysfs /sys
 
 ROUNDS=${WATCH_CHURN:-200}
-WORK=$(mktemp -d /tmp/pvback-churn.XXXXXX)
 WATCH_PID=
 finish() {
     local rc=$?
@@ -35,6 +34,7 @@ finish() {
     sim_cleanup
 }
 sim_start
+WORK=$(mktemp -d /tmp/pvback-churn.XXXXXX)
 trap finish EXIT
 ip link set lo up
 ip link add xenbr0 type bridge

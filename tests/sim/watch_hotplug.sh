@@ -10,7 +10,6 @@ source "$(dirname "$0")/lib.sh"
 mount -t sysfs sysfs /sys
 
 HOTPLUG="$PVBACK_SRC/xenstore-watch/hotplug"
-WORK=$(mktemp -d /tmp/pvback-hotplug.XXXXXX)
 finish() {
     local rc=$?
     rm -rf "$WORK"
@@ -18,6 +17,7 @@ finish() {
     sim_cleanup
 }
 sim_start
+WORK=$(mktemp -d /tmp/pvback-hotplug.XXXXXX)
 trap finish EXIT
 RUN="$XENSIM_DIR/pvback"
 mkdir -p "$RUN"

@@ -20,7 +20,6 @@ source "$(dirname "$0")/lib.sh"
 mount -t sysfs sysfs /sys
 
 HOTPLUG="$PVBACK_SRC/xenstore-watch/hotplug"
-WORK=$(mktemp -d /tmp/pvback-watch.XXXXXX)
 WATCH_PID=
 finish() {
     local rc=$?
@@ -44,6 +43,7 @@ finish() {
     sim_cleanup
 }
 sim_start
+WORK=$(mktemp -d /tmp/pvback-watch.XXXXXX)
 trap finish EXIT
 ip link set lo up
 ip link add xenbr0 type bridge

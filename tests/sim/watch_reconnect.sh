@@ -6,7 +6,6 @@
 # With PVBACK_VALGRIND=1, pvback-watch runs under valgrind.
 source "$(dirname "$0")/lib.sh"
 
-WORK=$(mktemp -d /tmp/pvback-watch-rc.XXXXXX)
 WATCH_PID=
 FRONT_PID=
 finish() {
@@ -35,6 +34,7 @@ finish() {
     sim_cleanup
 }
 sim_start
+WORK=$(mktemp -d /tmp/pvback-watch-rc.XXXXXX)
 trap finish EXIT
 export XEN_SCRIPT_DIR="$PVBACK_SRC/xenstore-watch/hotplug"
 
