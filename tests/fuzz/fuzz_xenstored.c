@@ -6,15 +6,16 @@
  *
  * Input: one byte (bit 0: guest 1's socket, else dom0's), then the stream.
  * Before it, a toolstack-like setup on dom0's socket creates a backend
- * directory guest 1 may only read, its frontend directory and a node of
- * the toolstack's own.
+ * directory guest 1 may only read, its frontend directory, and a secret
+ * value in a node of the toolstack's and in guest 2's home.
  *
  * Invariants: the daemon neither crashes nor leaks (ASan, valgrind on
  * replay) and always finishes the connection; every message it sends is
  * well framed (at most XENSTORE_PAYLOAD_MAX), is a reply of the type asked,
  * an XS_ERROR carrying one errno name, or a watch event of two strings;
  * it never sends more replies than it got requests; and a guest changes
- * nothing outside its home (/local/domain/1), whatever it sends. */
+ * nothing outside its home (/local/domain/1) and reads nothing of the
+ * toolstack's or another guest's that it was not given, whatever it sends. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -35,6 +36,8 @@
 
 static struct pv_loop *loop;
 static char dir[64];
+/* A value only dom0 and guest 2 may read, unknown to the input. */
+static char secret[33];
 
 static void cleanup(void)
 {
@@ -47,6 +50,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     pv_log_set_level(PV_LOG_ERR); /* closing a bad connection is routine here */
     strcpy(dir, "/tmp/pvback-fuzz-xsd.XXXXXX");
+    FILE *rnd = fopen("/dev/urandom", "rb");
+    unsigned char bytes[16];
+    if (!rnd || fread(bytes, 1, sizeof(bytes), rnd) != sizeof(bytes)) {
+        perror("fuzz_xenstored: /dev/urandom");
+        abort();
+    }
+    fclose(rnd);
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        sprintf(secret + 2 * i, "%02x", bytes[i]);
     if (!mkdtemp(dir) || !(loop = pv_loop_new())) {
         perror("fuzz_xenstored: setup");
         abort();
@@ -60,6 +72,7 @@ struct reader {
     uint8_t buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
     size_t have;
     unsigned replies, events, errors;
+    const char *secret; /* must appear in no reply, when set */
     bool type_sent[XS_TYPE_COUNT];
 };
 
@@ -95,6 +108,8 @@ static void check_message(struct reader *r, const struct xsd_sockmsg *m, const c
     }
     FUZZ_CHECK(m->type < XS_TYPE_COUNT && r->type_sent[m->type], "a reply of type %u never asked",
                m->type);
+    FUZZ_CHECK(!r->secret || !memmem(payload, m->len, r->secret, strlen(r->secret)),
+               "a reply of type %u carries a value the guest may not read", m->type);
 }
 
 /* Consumes whole messages from r->buf. */
@@ -149,13 +164,15 @@ static int connect_to(const char *name)
 
 /* Sends a whole stream on a new connection to sock and reads every answer
  * until the daemon, seeing EOF, closes the connection. */
-static void converse(const char *sock, const uint8_t *p, size_t len, struct reader *r)
+static void converse(const char *sock, const uint8_t *p, size_t len, struct reader *r,
+                     const char *hidden)
 {
     int fd = connect_to(sock);
     size_t sent = 0;
     bool eof = false, shut = false;
 
     memset(r, 0, sizeof(*r));
+    r->secret = hidden;
     unsigned requests = count_requests(p, len, r->type_sent);
     for (int round = 0; !eof; round++) {
         FUZZ_CHECK(round < MAX_ROUNDS, "the daemon never finished the connection");
@@ -188,26 +205,27 @@ static void converse(const char *sock, const uint8_t *p, size_t len, struct read
 }
 
 /* What the toolstack sets up before the guest runs: a backend directory the
- * guest may read but not write, a frontend directory it owns, a node of the
- * toolstack's own. */
+ * guest may read but not write, a frontend directory it owns, nodes of the
+ * toolstack's own and of another guest holding the secret. */
 static size_t setup_stream(uint8_t *buf, size_t size)
 {
-    static const char *const msgs[][3] = {
+    const char *const msgs[][3] = {
         {"w", "/local/domain/0/backend/vbd/1/51712/state", "2"},
         {"w", "/local/domain/0/backend/vbd/1/51712/params", "/srv/g1.img"},
         {"p", "/local/domain/0/backend/vbd/1/51712", "n0\0r1"},
         {"p", "/local/domain/0/backend/vbd/1/51712/state", "n0\0r1"},
         {"w", "/local/domain/1/device/vbd/51712/backend-id", "0"},
         {"p", "/local/domain/1/device/vbd/51712", "n1\0r0"},
-        {"w", "/tool/pvback/secret", "42"},
+        {"w", "/tool/pvback/secret", secret},
+        {"w", "/local/domain/2/data/secret", secret},
     };
     size_t len = 0;
 
     for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
         const char *path = msgs[i][1], *val = msgs[i][2];
         size_t plen = strlen(path) + 1;
-        /* Permissions are NUL-separated (5 bytes with the last NUL); a
-         * value is sent without its NUL. */
+        /* Permissions are two NUL-terminated strings (6 bytes); a value
+         * is sent without its NUL. */
         size_t vlen = msgs[i][0][0] == 'p' ? 6 : strlen(val);
         struct xsd_sockmsg m = {
             .type = msgs[i][0][0] == 'p' ? XS_SET_PERMS : XS_WRITE,
@@ -256,17 +274,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct xsd *xsd = xsd_new(loop, dir, NULL);
 
     FUZZ_CHECK(xsd != NULL, "xsd_new: %s", strerror(errno));
-    FUZZ_CHECK(xsd_introduce(xsd, 1) == 0, "xsd_introduce: %s", strerror(errno));
-    converse("xenstored.sock", setup, setup_stream(setup, sizeof(setup)), &r);
-    FUZZ_CHECK(r.replies == 7 && r.errors == 0, "setup: %u replies, %u errors", r.replies,
+    FUZZ_CHECK(xsd_introduce(xsd, 1) == 0 && xsd_introduce(xsd, 2) == 0, "xsd_introduce: %s",
+               strerror(errno));
+    converse("xenstored.sock", setup, setup_stream(setup, sizeof(setup)), &r, NULL);
+    FUZZ_CHECK(r.replies == 8 && r.errors == 0, "setup: %u replies, %u errors", r.replies,
                r.errors);
 
     if (!guest) {
-        converse("xenstored.sock", in.p, in.left, &r);
+        converse("xenstored.sock", in.p, in.left, &r, NULL);
     } else {
         /* A guest changes nothing outside its home, whatever it sends. */
         char *before = dump_outside_home(xsd);
-        converse("dom1.sock", in.p, in.left, &r);
+        converse("dom1.sock", in.p, in.left, &r, secret);
         char *after = dump_outside_home(xsd);
         FUZZ_CHECK(!strcmp(before, after), "guest 1 changed the tree outside its home:\n%s---\n%s",
                    before, after);

@@ -225,3 +225,6 @@ save("xenstored", "guest-attacks-backend", b"\1"
      + msg(READ_, z(b"/local/domain/0/backend/vbd/1/51712/params"))
      + msg(WRITE_, b"device/vbd/51712/state\0" + b"3")
      + msg(SET_PERMS, z(b"device/vbd/51712", b"n1", b"b0")))
+save("xenstored", "guest-reads-secrets", b"\1" + msg(READ_, z(b"/tool/pvback/secret"))
+     + msg(READ_, z(b"/local/domain/2/data/secret")) + msg(DIRECTORY, z(b"/local/domain/2/data"))
+     + msg(WATCH, z(b"/local/domain/2", b"t")))
