@@ -11,6 +11,13 @@ source "$PVBACK_SRC/tests/sim/lib_servers.sh"
 engine=$PVBACK_BIN/pvback-blkfront-fio.so
 [ -f "$engine" ] || fail "fio engine not built: run scripts/fetch-fio-src, then reconfigure"
 command -v fio >/dev/null || fail "fio is not installed"
+# A sanitizer build's engine needs the sanitizer runtimes loaded first into
+# the (uninstrumented) fio, as in blk_fio.sh.
+preload=()
+if ldd "$engine" | grep libasan >/dev/null; then # not -q: ldd would die of SIGPIPE
+    preload=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+        ASAN_OPTIONS=detect_leaks=0)
+fi
 
 remote_cleanup() {
     local rc=$?
@@ -29,7 +36,7 @@ blk_start_backend
 run_fio() {
     local devid=$1 name=$2
     shift 2
-    XENSIM_DOMID=$dom XENSTORED_PATH="$SIM_DIR/dom$dom.sock" timeout 300 \
+    XENSIM_DOMID=$dom XENSTORED_PATH="$SIM_DIR/dom$dom.sock" timeout 300 "${preload[@]}" \
         fio --ioengine=external:"$engine" --filename=xvda --name="$name" --size=32M \
         --verify=crc32c --do_verify=1 "$@" >"$SIM_DIR/fio.log" 2>&1 ||
         { cat "$SIM_DIR/fio.log" >&2; fail "fio $name"; }

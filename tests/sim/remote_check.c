@@ -71,6 +71,15 @@ static bool matches(const uint8_t *buf, uint64_t off, size_t len, uint32_t gen)
     return true;
 }
 
+/* A page-aligned buffer, as the guest's pages are. */
+static uint8_t *alloc_buf(size_t len)
+{
+    void *p;
+    if (posix_memalign(&p, 4096, len))
+        fail("out of memory");
+    return p;
+}
+
 struct done {
     bool finished;
     int64_t result;
@@ -156,7 +165,7 @@ static int cmd_io(const char *backing)
         int niov = cases[c].niov;
         if (off + len > in->size)
             fail("the store (%" PRIu64 " bytes) is too small for the test", in->size);
-        uint8_t *wbuf = aligned_alloc(4096, len), *rbuf = aligned_alloc(4096, len);
+        uint8_t *wbuf = alloc_buf(len), *rbuf = alloc_buf(len);
         struct iovec *iov = calloc((size_t)niov, sizeof(*iov));
         fill(wbuf, off, len, gen);
         memset(rbuf, 0xa5, len);
@@ -198,7 +207,7 @@ static int cmd_io(const char *backing)
     }
     if (r != 1 << 20)
         fail("discard: %" PRId64, r);
-    uint8_t *buf = aligned_alloc(4096, 1 << 20);
+    uint8_t *buf = alloc_buf(1 << 20);
     memset(buf, 0xa5, 1 << 20);
     struct iovec iov = {buf, 1 << 20};
     r = run(PV_STORAGE_READ, 1 << 20, 0, &iov, 1);
@@ -269,7 +278,7 @@ static int cmd_soak(const char *backing, unsigned int secs)
     soak_end = pv_now_ms() + secs * 1000ull;
     soak_active = SOAK_SLOTS;
     for (unsigned int i = 0; i < SOAK_SLOTS; i++) {
-        slots[i] = (struct slot){.buf = aligned_alloc(4096, SLOT_SIZE)};
+        slots[i] = (struct slot){.buf = alloc_buf(SLOT_SIZE)};
         slots[i].iov = (struct iovec){slots[i].buf, SLOT_SIZE};
         slots[i].req.offset = (uint64_t)i * SLOT_SIZE * 2;
         soak_next(&slots[i]);
