@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "log.h"
 #include "loop.h"
 #include "platform.h"
@@ -123,6 +124,18 @@ int main(int argc, char **argv)
         pv_loop_free(loop);
         return 1;
     }
+    /* The in-flight journals, so that a successor replays what this process
+     * took off the rings without answering (docs/hardening.md). */
+    char proc[32], jdir[4096];
+    if (fe_domid < 0)
+        snprintf(proc, sizeof(proc), "%s-all", ops.type);
+    else
+        snprintf(proc, sizeof(proc), "%s-%d", ops.type, fe_domid);
+    if (pv_journal_dir_prepare(proc, -1, -1, jdir, sizeof(jdir)) == 0)
+        cfg.journal_dir = jdir;
+    else
+        pv_warn("no in-flight journal directory (%s): a restart re-reads the rings",
+                strerror(errno));
     pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
     pv_loop_add_signal(loop, SIGINT, on_signal, loop);
     struct pv_xenbus_backend *be =

@@ -29,7 +29,8 @@
 struct vbd_config {
     unsigned int max_queues;
     unsigned int max_pgrants;
-    const char *engine; /* storage engine, NULL: default */
+    const char *engine;      /* storage engine, NULL: default */
+    const char *journal_dir; /* in-flight journals (journal.h), NULL: none */
 };
 
 struct vbd_ring;
@@ -65,7 +66,9 @@ struct vbd_req;
 /* vbd_ring.c */
 struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *refs,
                               unsigned int nr_pages, uint32_t remote_port);
-void vbd_ring_free(struct vbd_ring *r);
+/* keep_journal: the connection outlives this process (it is stopping while
+ * the frontend stays connected), so a successor may replay the journal. */
+void vbd_ring_free(struct vbd_ring *r, bool keep_journal);
 /* Looks at the ring for the first time (requests queued before we bound). */
 void vbd_ring_start(struct vbd_ring *r);
 unsigned int vbd_ring_in_flight(const struct vbd_ring *r);

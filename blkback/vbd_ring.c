@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "pgrant.h"
 #include "vbd.h"
 
@@ -43,6 +44,11 @@ struct vbd_ring {
     unsigned int spurious;
     uint32_t prod_at_event; /* req_prod seen at the previous event */
     bool throttled, throttle_logged;
+    /* The in-flight journal (journal.h), NULL when the process has none;
+     * positions before replay_end were possibly consumed by a predecessor. */
+    struct pv_journal *jr;
+    uint32_t replay_end;
+    unsigned int replayed;
 };
 
 static struct sring_hdr *hdr(struct vbd_ring *r)
@@ -160,6 +166,35 @@ static void dispatch(struct vbd_ring *r, struct vbd_req *q, const struct blkif_r
     vbd_io_start(q);
 }
 
+/* Copies the request at req_cons once into c. A position a predecessor may
+ * have consumed is taken from the journal when it holds that position's copy
+ * of the same request (same id and operation as the slot: an honest frontend
+ * leaves an unanswered slot alone, so a mismatch means a stale journal and
+ * the slot wins); the copy is then validated like any other. Every request
+ * taken is journaled before it is acted on. */
+static void take_request(struct vbd_ring *r, struct blkif_req_copy *c)
+{
+    blkif_req_copy_from_ring(r->v->abi,
+                             blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->req_cons), c);
+    if (!r->jr)
+        return;
+    if ((int32_t)(r->replay_end - r->req_cons) > 0) {
+        struct blkif_req_copy j;
+        bool from_journal =
+            pv_journal_get(r->jr, r->req_cons, &j) && j.id == c->id && j.operation == c->operation;
+        if (from_journal) {
+            *c = j;
+            r->replayed++;
+        }
+        if (r->req_cons + 1 == r->replay_end && r->replayed)
+            pv_dev_info(r->v->xdev, "queue %u: %u request(s) taken again from the journal", r->idx,
+                        r->replayed);
+        if (from_journal)
+            return;
+    }
+    pv_journal_put(r->jr, r->req_cons, c);
+}
+
 static void process(struct vbd_ring *r)
 {
     struct sring_hdr *h = hdr(r);
@@ -181,8 +216,7 @@ static void process(struct vbd_ring *r)
             q->done = false;
             r->at_pos[q->pos & (r->nr_slots - 1)] = q;
             struct blkif_req_copy c;
-            blkif_req_copy_from_ring(
-                r->v->abi, blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->req_cons), &c);
+            take_request(r, &c);
             r->req_cons++;
             dispatch(r, q, &c);
         }
@@ -260,6 +294,35 @@ static void on_event(int fd, uint32_t events, void *arg)
     pv_evtchn_unmask(r->evt, (uint32_t)port);
 }
 
+/* The journal of this ring: named after the device and queue, keyed by the
+ * connection (layout, ring pages, event channel), so that a new connection
+ * never replays an older one's records. Without it the ring still restarts
+ * (from the slots); so a failure only warns. */
+static void open_journal(struct vbd_ring *r, const uint32_t *refs, uint32_t remote_port)
+{
+    struct pv_xenbus_dev *xd = r->v->xdev;
+    if (!r->v->cfg->journal_dir)
+        return;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the ring references */
+    for (unsigned int i = 0; i < r->nr_pages; i++) {
+        h ^= refs[i];
+        h *= 1099511628211ull;
+    }
+    char path[4096 + 64], key[PV_JOURNAL_KEY_MAX];
+    snprintf(path, sizeof(path), "%s/%u-%u-q%u", r->v->cfg->journal_dir, pv_xenbus_dev_fe_domid(xd),
+             pv_xenbus_dev_devid(xd), r->idx);
+    snprintf(key, sizeof(key), "%s q%u abi %d pages %u refs %016llx port %u",
+             pv_xenbus_dev_be_path(xd), r->idx, (int)r->v->abi, r->nr_pages, (unsigned long long)h,
+             remote_port);
+    bool reused = false;
+    r->jr = pv_journal_open(path, key, r->nr_slots, sizeof(struct blkif_req_copy), &reused);
+    if (!r->jr)
+        pv_dev_warn(xd, "queue %u: no in-flight journal (%s: %s): a restart re-reads the ring",
+                    r->idx, path, strerror(errno));
+    else if (!reused)
+        r->replay_end = r->req_cons; /* nothing of a predecessor to replay */
+}
+
 struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *refs,
                               unsigned int nr_pages, uint32_t remote_port)
 {
@@ -328,11 +391,20 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
     r->prod_at_event = __atomic_load_n(&hdr(r)->req_prod, __ATOMIC_ACQUIRE);
     r->req_cons = r->rsp_prod_pvt = r->rsp_notified =
         __atomic_load_n(&hdr(r)->rsp_prod, __ATOMIC_ACQUIRE);
+    /* BACK_RING_ATTACH's check: the frontend's producer may be at most a
+     * ring ahead of the responses (process() fails the device otherwise). */
+    r->replay_end = r->prod_at_event;
+    if ((uint32_t)(r->replay_end - r->req_cons) > r->nr_slots)
+        r->replay_end = r->req_cons;
+    else if (r->replay_end != r->req_cons)
+        pv_dev_info(xd, "queue %u: attached with %u unanswered request(s) (responses at %u)", idx,
+                    r->replay_end - r->req_cons, r->req_cons);
+    open_journal(r, refs, remote_port);
     /* The frontend may have queued requests before we bound: look now. */
     __atomic_store_n(&hdr(r)->req_event, r->req_cons + 1, __ATOMIC_RELAXED);
     return r;
 fail:
-    vbd_ring_free(r);
+    vbd_ring_free(r, false);
     return NULL;
 }
 
@@ -346,10 +418,13 @@ void vbd_ring_count_one_off(struct vbd_ring *r)
     r->one_off++;
 }
 
-void vbd_ring_free(struct vbd_ring *r)
+void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
 {
     if (!r)
         return;
+    if (r->jr && !keep_journal)
+        pv_journal_reset(r->jr);
+    pv_journal_close(r->jr);
     if (r->pgc)
         pv_dev_info(r->v->xdev,
                     "queue %u: %u persistent grants cached, %llu requests mapped one-off", r->idx,

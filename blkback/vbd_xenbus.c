@@ -331,8 +331,13 @@ static void vbd_disconnect(struct pv_xenbus_dev *dev)
     drain_storage(v);
     if (v->resize_timer)
         pv_timer_disarm(v->resize_timer);
+    /* Both ends still Connected: this process is stopping (the xenbus
+     * layer leaves xenstore alone) and a successor adopts the rings, so the
+     * requests drained above without an answer stay in the journal. */
+    bool keep = pv_xenbus_dev_state(dev) == XenbusStateConnected &&
+                pv_xenbus_dev_fe_state(dev) == XenbusStateConnected;
     for (unsigned int i = 0; i < v->nr_rings; i++)
-        vbd_ring_free(v->rings[i]);
+        vbd_ring_free(v->rings[i], keep);
     free(v->rings);
     v->rings = NULL;
     v->nr_rings = 0;
