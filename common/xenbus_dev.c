@@ -3,6 +3,7 @@
  * ops, until there is nothing left to do. Runs on every watch event of the
  * frontend's state or the backend directory, and on a kick. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,17 +83,33 @@ struct switch_arg {
     enum xenbus_state state;
 };
 
+/* Whether a switch to `to` would overwrite a Closing that the toolstack
+ * wrote since we last looked (xl destroy/detach racing with a backend that
+ * is adopting the device after a restart): that Closing must win, or libxl
+ * waits its full 10 s for a Closed that never comes. */
+static bool overwrites_toolstack_closing(const struct pv_xenbus_dev *dev, unsigned int current,
+                                         enum xenbus_state to)
+{
+    return current == XenbusStateClosing && dev->state != XenbusStateClosing &&
+           to != XenbusStateClosing && to != XenbusStateClosed;
+}
+
 /* Only rewrites "state" while it exists: writing it after the toolstack
  * removed the directory would recreate a stray node (Linux does the same
- * check in __xenbus_switch_state). */
+ * check in __xenbus_switch_state). Reading it in the same transaction also
+ * makes the toolstack-Closing check above race-free. */
 static int switch_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
 {
     struct switch_arg *a = arg;
-    int exists = pv_xs_exists(xs, t, a->dev->be_path, "state");
+    unsigned int current;
 
-    if (exists <= 0) {
-        if (exists == 0)
-            errno = ENOENT;
+    if (pv_xs_read_uint(xs, t, a->dev->be_path, "state", 0, UINT_MAX, &current) < 0) {
+        if (errno == ENOENT)
+            return -1;
+        current = XenbusStateUnknown; /* unreadable: ours to overwrite */
+    }
+    if (overwrites_toolstack_closing(a->dev, current, a->state)) {
+        errno = EBUSY;
         return -1;
     }
     return pv_xs_printf(xs, t, a->dev->be_path, "state", "%d", (int)a->state);
@@ -104,9 +121,15 @@ static int switch_state(struct pv_xenbus_dev *dev, enum xenbus_state state)
     struct pv_xs *xs = dev->be->xs;
 
     if (pv_xs_transaction(xs, switch_txn, &a) < 0) {
-        if (errno != ENOENT)
+        if (errno == EBUSY) {
+            /* The next walk sees the toolstack's Closing and closes. */
+            pv_dev_info(dev, "toolstack is closing the device: not switching to %s",
+                        pv_xenbus_state_name((int)state));
+            pv_xenbus_dev_kick(dev);
+        } else if (errno != ENOENT) {
             pv_dev_err(dev, "cannot switch to %s: %s", pv_xenbus_state_name((int)state),
                        pv_xs_error(xs));
+        }
         return -1;
     }
     if (dev->state != state)
