@@ -67,7 +67,7 @@ t0=$(date +%s%N)
 "$XENSIM" destroy "cg$LC_ID" || fail "destroy"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 5000 ] || fail "destroying a dead guest took $ms ms"
-left=$(xenstore-ls -f / | grep -E "^/local/domain/$d[/ ]|/backend/[a-z0-9]+/$d[/ ]|^/libxl/$d[/ ]|^/vm/|/error/" || true)
+left=$(xenstore-ls -f / | grep -E "^/local/domain/${d}[/ ]|/backend/[a-z0-9]+/${d}[/ ]|^/libxl/${d}[/ ]|^/vm/|/error/" || true)
 [ -z "$left" ] || fail "xenstore nodes of the dead guest left: $left"
 lc_assert_clean "after the dead guest's destroy" "$(xenstore-ls -f /)"
 echo "ok: a guest killed with its devices open destroyed in $ms ms, nothing left"

@@ -30,7 +30,7 @@ no_leftovers() {
 run_until() {
     "$demo" --bin "$PVBACK_BIN" >"$3" 2>&1 &
     local pid=$! i rc=0
-    for i in $(seq 600); do
+    for _ in $(seq 600); do
         grep -q "$1" "$3" && break
         kill -0 $pid 2>/dev/null || break
         sleep 0.1
