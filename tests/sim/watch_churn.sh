@@ -84,7 +84,14 @@ for r in $(seq 1 "$ROUNDS"); do
     wait_clean "$r" "$d"
     [ -n "$fds_after_first" ] || fds_after_first=$(fds)
 done
-expect_eq "pvback-watch's fds after $ROUNDS rounds" "$(fds)" "$fds_after_first"
+# A leak per guest would show as ROUNDS more fds; a pidfd or pipe of a
+# backend still being reaped is transient: wait for it, and allow 2 of those.
+for i in $(seq 1 60); do
+    [ "$(fds)" -le "$fds_after_first" ] && break
+    sleep 0.05
+done
+[ "$(fds)" -le $((fds_after_first + 2)) ] ||
+    fail "pvback-watch's fds after $ROUNDS rounds: $(fds), after the first: $fds_after_first"
 for p in /local/domain/0/backend/vbd /local/domain/0/backend/vif /local/domain/0/error; do
     left=$(xenstore-list "$p" 2>/dev/null || true)
     [ -z "$left" ] || fail "$p has leftovers: $left"
