@@ -7,8 +7,10 @@
  *    batch of up to HV_MAX_BATCH segments.
  *  - gntshr: the daemon hands out refs and frames of our memory; we write the
  *    grant entries into the shared grant table ourselves, as a guest does.
- *  - evtchn: events arrive as one uint32 port per message on a socket of
- *    our own (the fd callers poll); notify and unmask are one-way messages.
+ *  - evtchn: pending and mask bits in pages shared with the daemon and the
+ *    peers, a doorbell eventfd (the fd callers poll); notify, pending and
+ *    unmask touch only those (hv_proto.h, "Event channels"); bind and
+ *    unbind are daemon calls.
  * Handles are not shared across fork(): a child opens its own. */
 #include "platform.h"
 
@@ -108,13 +110,14 @@ static void sim_close_conn(struct sim_conn *c)
 }
 
 /* One request, one reply. Reply items are copied into ritems (at most rmax
- * bytes); *fd_out gets a descriptor if one came. Returns the reply's item
- * count, or -1 with errno (the daemon's error, or a transport error). */
+ * bytes); fds_out gets the descriptors that came (exactly nfds_want, or it
+ * is a protocol error). Returns the reply's item count, or -1 with errno
+ * (the daemon's error, or a transport error). */
 static int sim_call(struct sim_conn *c, const struct hv_req *req, const void *items, size_t ilen,
-                    struct hv_rep *rep, void *ritems, size_t rmax, int *fd_out)
+                    struct hv_rep *rep, void *ritems, size_t rmax, int *fds_out, unsigned nfds_want)
 {
     static __thread uint8_t buf[sizeof(struct hv_rep) + HV_MAX_BATCH * sizeof(struct hv_map_item)];
-    int fd = -1;
+    int fds[4];
     unsigned nfds = 0;
     ssize_t n;
     int ret = -1, err = 0;
@@ -124,7 +127,7 @@ static int sim_call(struct sim_conn *c, const struct hv_req *req, const void *it
         err = errno;
         goto out;
     }
-    n = hv_recv_msg(c->fd, buf, sizeof(buf), &fd, 1, &nfds, 0);
+    n = hv_recv_msg(c->fd, buf, sizeof(buf), fds, 4, &nfds, 0);
     if (n < (ssize_t)sizeof(*rep)) {
         err = n < 0 ? errno : EPIPE; /* 0: the daemon (or our domain) is gone */
         goto out;
@@ -136,34 +139,24 @@ static int sim_call(struct sim_conn *c, const struct hv_req *req, const void *it
     }
     if (ritems)
         memcpy(ritems, buf + sizeof(*rep), (size_t)n - sizeof(*rep));
-    if (fd_out && nfds) {
-        *fd_out = fd;
-        nfds = 0;
-    }
     ret = (int)rep->count;
     if (rep->err) {
         err = rep->err;
         ret = -1;
+    } else if (nfds != nfds_want) {
+        err = EPROTO;
+        ret = -1;
+    } else if (nfds) {
+        memcpy(fds_out, fds, nfds * sizeof(int));
+        nfds = 0;
     }
 out:
-    if (nfds)
-        close(fd);
+    for (unsigned i = 0; i < nfds; i++)
+        close(fds[i]);
     pthread_mutex_unlock(&c->lock);
     if (ret < 0)
         errno = err;
     return ret;
-}
-
-/* A one-way message (notify, unmask). */
-static int sim_send(struct sim_conn *c, uint32_t op, uint32_t arg)
-{
-    struct hv_req req = {.op = op, .arg = {arg, 0}};
-    int r;
-
-    pthread_mutex_lock(&c->lock);
-    r = hv_send_msg(c->fd, &req, sizeof(req), NULL, 0, NULL, 0, 0);
-    pthread_mutex_unlock(&c->lock);
-    return r;
 }
 
 /* Maps frames of memfd into one contiguous region of count pages. */
@@ -274,7 +267,8 @@ static void *sim_gnt_map(struct pv_gnt *g, uint32_t domid, uint32_t count, const
         errno = EINVAL;
         return NULL;
     }
-    n = sim_call(&g->c, &req, refs, count * sizeof(uint32_t), &rep, items, sizeof(items), &memfd);
+    n = sim_call(&g->c, &req, refs, count * sizeof(uint32_t), &rep, items, sizeof(items), &memfd,
+                 1);
     if (n < 0) {
         e = errno;
         if (status)
@@ -318,7 +312,7 @@ undo:
         close(memfd);
     if (n >= 0) {
         struct hv_req un = {.op = HV_OP_UNMAP, .arg = {rep.val[0], 0}};
-        sim_call(&g->c, &un, NULL, 0, &rep, NULL, 0, NULL);
+        sim_call(&g->c, &un, NULL, 0, &rep, NULL, 0, NULL, 0);
     }
     if (status)
         for (uint32_t i = 0; i < count; i++)
@@ -343,7 +337,7 @@ static int sim_gnt_unmap(struct pv_gnt *g, void *addr, uint32_t count)
     munmap(r->addr, (size_t)r->count * PAGE);
     req.arg[0] = r->id;
     free(r);
-    return sim_call(&g->c, &req, NULL, 0, &rep, NULL, 0, NULL) < 0 ? -1 : 0;
+    return sim_call(&g->c, &req, NULL, 0, &rep, NULL, 0, NULL, 0) < 0 ? -1 : 0;
 }
 
 static void to_wire_side(const union xengnttab_copy_ptr *p, bool gref, struct hv_copy_side *w)
@@ -378,8 +372,8 @@ static int sim_gnt_copy(struct pv_gnt *g, uint32_t count, xengnttab_grant_copy_s
             wire[i].flags = (s->flags & GNTCOPY_source_gref ? HV_COPY_SRC_GREF : 0) |
                             (s->flags & GNTCOPY_dest_gref ? HV_COPY_DST_GREF : 0);
         }
-        if (sim_call(&g->c, &req, wire, n * sizeof(wire[0]), &rep, status, sizeof(status), NULL) !=
-            (int)n) {
+        if (sim_call(&g->c, &req, wire, n * sizeof(wire[0]), &rep, status, sizeof(status), NULL,
+                     0) != (int)n) {
             if (errno == 0)
                 errno = EPROTO;
             return -1;
@@ -456,7 +450,8 @@ static int unshare_refs(struct pv_gntshr *s, const uint32_t *refs, uint32_t coun
     struct hv_req req = {.op = HV_OP_UNSHARE, .count = count};
     struct hv_rep rep = {0};
 
-    return sim_call(&s->c, &req, refs, count * sizeof(uint32_t), &rep, NULL, 0, NULL) < 0 ? -1 : 0;
+    return sim_call(&s->c, &req, refs, count * sizeof(uint32_t), &rep, NULL, 0, NULL, 0) < 0 ? -1
+                                                                                             : 0;
 }
 
 static void *sim_gntshr_share(struct pv_gntshr *s, uint32_t domid, uint32_t count, uint32_t *refs,
@@ -474,7 +469,7 @@ static void *sim_gntshr_share(struct pv_gntshr *s, uint32_t domid, uint32_t coun
         errno = EINVAL;
         return NULL;
     }
-    if (sim_call(&s->c, &req, NULL, 0, &rep, items, sizeof(items), NULL) != (int)count)
+    if (sim_call(&s->c, &req, NULL, 0, &rep, items, sizeof(items), NULL, 0) != (int)count)
         return NULL;
     for (uint32_t i = 0; i < count; i++)
         refs[i] = items[i].ref;
@@ -535,25 +530,92 @@ static int sim_gntshr_unshare(struct pv_gntshr *s, void *addr, uint32_t count)
 
 /* --- event channels --- */
 
+/* A handle at the other end of some of our ports: its shared page and
+ * doorbell, learnt from the daemon once and shared by the ports connected
+ * to it. */
+struct ev_peer {
+    uint64_t id;
+    struct hv_ev_shared *sh;
+    int efd;
+    unsigned users; /* ports whose cache points here */
+    struct ev_peer *next;
+};
+
+/* What a port's notify needs, valid while our link word still says link. */
+struct ev_route {
+    uint32_t link;
+    uint32_t rport;
+    struct ev_peer *peer;
+};
+
 struct pv_evtchn {
     struct sim_conn c;
-    int evfd;
-    pthread_mutex_t lock;
-    uint8_t bound[HV_MAX_PORTS / 8];
+    struct hv_ev_shared *sh;     /* ours: peers raise events here */
+    const struct hv_ev_ctl *ctl; /* ours, read-only: the daemon's link words */
+    int efd;                     /* our doorbell: what callers poll */
+    pthread_mutex_t lock;        /* bound, routes, peers */
+    uint64_t bound[HV_EV_WORDS];
+    struct ev_route route[HV_MAX_PORTS];
+    struct ev_peer *peers;
 };
+
+static void *map_fd(int fd, size_t len, int prot)
+{
+    void *p = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
 
 static struct pv_evtchn *sim_evtchn_open(void)
 {
     struct pv_evtchn *e = calloc(1, sizeof(*e));
+    int fds[3], err;
 
     if (!e)
         return NULL;
-    if (sim_open_conn(&e->c, HV_KIND_EVTCHN, &e->evfd, 1) < 0) {
+    if (sim_open_conn(&e->c, HV_KIND_EVTCHN, fds, 3) < 0) {
         free(e);
+        return NULL;
+    }
+    e->sh = map_fd(fds[0], HV_EV_SHARED_SIZE, PROT_READ | PROT_WRITE);
+    e->ctl = map_fd(fds[1], HV_EV_CTL_SIZE, PROT_READ);
+    err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    e->efd = fds[2];
+    if (!e->sh || !e->ctl) {
+        if (e->sh)
+            munmap(e->sh, HV_EV_SHARED_SIZE);
+        if (e->ctl)
+            munmap((void *)e->ctl, HV_EV_CTL_SIZE);
+        close(e->efd);
+        sim_close_conn(&e->c);
+        free(e);
+        errno = err;
         return NULL;
     }
     pthread_mutex_init(&e->lock, NULL);
     return e;
+}
+
+static void peer_put(struct pv_evtchn *e, struct ev_peer *p)
+{
+    if (!p || --p->users)
+        return;
+    for (struct ev_peer **pp = &e->peers; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    munmap(p->sh, HV_EV_SHARED_SIZE);
+    close(p->efd);
+    free(p);
+}
+
+static void route_drop(struct pv_evtchn *e, uint32_t port)
+{
+    peer_put(e, e->route[port].peer);
+    memset(&e->route[port], 0, sizeof(e->route[port]));
 }
 
 static void sim_evtchn_close(struct pv_evtchn *e)
@@ -561,23 +623,33 @@ static void sim_evtchn_close(struct pv_evtchn *e)
     if (!e)
         return;
     sim_close_conn(&e->c); /* the daemon closes our ports */
-    close(e->evfd);
+    for (uint32_t p = 1; p < HV_MAX_PORTS; p++)
+        route_drop(e, p);
+    munmap(e->sh, HV_EV_SHARED_SIZE);
+    munmap((void *)e->ctl, HV_EV_CTL_SIZE);
+    close(e->efd);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
 
 static int sim_evtchn_fd(struct pv_evtchn *e)
 {
-    return e->evfd;
+    return e->efd;
+}
+
+static bool is_bound(struct pv_evtchn *e, uint32_t port)
+{
+    return e->bound[port / 64] & (1ull << (port % 64));
 }
 
 static void set_bound(struct pv_evtchn *e, uint32_t port, bool on)
 {
     pthread_mutex_lock(&e->lock);
     if (on)
-        e->bound[port / 8] |= (uint8_t)(1u << (port % 8));
+        e->bound[port / 64] |= 1ull << (port % 64);
     else
-        e->bound[port / 8] &= (uint8_t) ~(1u << (port % 8));
+        e->bound[port / 64] &= ~(1ull << (port % 64));
+    route_drop(e, port);
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -592,7 +664,7 @@ static int check_port(struct pv_evtchn *e, uint32_t port)
         return -1;
     }
     pthread_mutex_lock(&e->lock);
-    on = e->bound[port / 8] & (1u << (port % 8));
+    on = is_bound(e, port);
     pthread_mutex_unlock(&e->lock);
     if (!on) {
         errno = ENOTCONN;
@@ -606,7 +678,7 @@ static int evtchn_bind(struct pv_evtchn *e, uint32_t op, uint32_t a0, uint32_t a
     struct hv_req req = {.op = op, .arg = {a0, a1}};
     struct hv_rep rep = {0};
 
-    if (sim_call(&e->c, &req, NULL, 0, &rep, NULL, 0, NULL) < 0)
+    if (sim_call(&e->c, &req, NULL, 0, &rep, NULL, 0, NULL, 0) < 0)
         return -1;
     if (rep.val[0] == 0 || rep.val[0] >= HV_MAX_PORTS) {
         errno = EPROTO;
@@ -633,31 +705,119 @@ static int sim_evtchn_unbind(struct pv_evtchn *e, uint32_t port)
 
     if (check_port(e, port) < 0)
         return -1;
-    if (sim_call(&e->c, &req, NULL, 0, &rep, NULL, 0, NULL) < 0)
+    if (sim_call(&e->c, &req, NULL, 0, &rep, NULL, 0, NULL, 0) < 0)
         return -1;
     set_bound(e, port, false);
     return 0;
 }
 
-static int sim_evtchn_notify(struct pv_evtchn *e, uint32_t port)
+/* Learns (once per connection of the port) whose pages a notify on port
+ * sets: a daemon round trip, then cached until the link word changes.
+ * Called with e->lock held. false: the port is not connected now. */
+static bool route_refresh(struct pv_evtchn *e, uint32_t port)
 {
-    if (check_port(e, port) < 0)
-        return -1;
-    return sim_send(&e->c, HV_OP_NOTIFY, port);
+    struct hv_req req = {.op = HV_OP_EV_PEER, .arg = {port, 0}};
+    struct hv_rep rep = {0};
+    struct ev_peer *p;
+    uint64_t id;
+    int fds[2];
+
+    route_drop(e, port);
+    if (sim_call(&e->c, &req, NULL, 0, &rep, &id, sizeof(id), fds, 2) != 1)
+        return false; /* ENOTCONN: unbound now; a dead daemon: nobody to tell */
+    if (rep.val[0] == 0 || rep.val[0] >= HV_MAX_PORTS) {
+        close(fds[0]);
+        close(fds[1]);
+        return false;
+    }
+    for (p = e->peers; p && p->id != id; p = p->next)
+        ;
+    if (p) {
+        close(fds[0]);
+        close(fds[1]);
+    } else {
+        p = calloc(1, sizeof(*p));
+        if (p)
+            p->sh = map_fd(fds[0], HV_EV_SHARED_SIZE, PROT_READ | PROT_WRITE);
+        close(fds[0]);
+        if (!p || !p->sh) {
+            free(p);
+            close(fds[1]);
+            return false;
+        }
+        p->id = id;
+        p->efd = fds[1];
+        p->next = e->peers;
+        e->peers = p;
+    }
+    p->users++;
+    e->route[port] = (struct ev_route){.link = rep.val[1], .rport = rep.val[0], .peer = p};
+    return true;
 }
 
-static int sim_evtchn_pending(struct pv_evtchn *e)
+static int sim_evtchn_notify(struct pv_evtchn *e, uint32_t port)
 {
-    uint32_t port;
+    uint32_t link;
+
+    if (check_port(e, port) < 0)
+        return -1;
+    link = __atomic_load_n(&e->ctl->link[port], __ATOMIC_ACQUIRE);
+    if (!(link & HV_EV_LINK_CONNECTED))
+        return 0; /* unbound (peer gone or not yet there): dropped, as on Xen */
+    pthread_mutex_lock(&e->lock);
+    if (e->route[port].link == link || route_refresh(e, port)) {
+        const struct ev_route *r = &e->route[port];
+        hv_ev_raise(r->peer->sh, r->rport, r->peer->efd);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return 0;
+}
+
+/* A delivered port bound by us (bits a peer set on ports we do not hold
+ * are ignored, as /dev/xen/evtchn only reports its own); 0 if none. */
+static uint32_t find_ready(struct pv_evtchn *e)
+{
+    for (uint32_t w = 0; w < HV_EV_WORDS; w++) {
+        uint64_t ready = __atomic_load_n(&e->sh->ready[w], __ATOMIC_ACQUIRE) & e->bound[w];
+        if (ready)
+            return w * 64 + (uint32_t)__builtin_ctzll(ready);
+    }
+    return 0;
+}
+
+static void drain_doorbell(struct pv_evtchn *e)
+{
+    uint64_t v;
     ssize_t n;
 
     do
-        n = recv(e->evfd, &port, sizeof(port), MSG_DONTWAIT);
+        n = read(e->efd, &v, sizeof(v));
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof(port))
+}
+
+/* /dev/xen/evtchn's read: takes one delivered port (it stays masked until
+ * unmask), and keeps the doorbell readable exactly while another one is
+ * there. */
+static int sim_evtchn_pending(struct pv_evtchn *e)
+{
+    uint32_t port;
+
+    pthread_mutex_lock(&e->lock);
+    port = find_ready(e);
+    if (port)
+        __atomic_fetch_and(&e->sh->ready[port / 64], ~(1ull << (port % 64)), __ATOMIC_SEQ_CST);
+    if (!find_ready(e)) {
+        /* A delivery between the scan and the drain rang after setting its
+         * bit: the scan after the drain sees it, and rings again. */
+        drain_doorbell(e);
+        if (find_ready(e))
+            hv_ev_ring(e->efd);
+    }
+    pthread_mutex_unlock(&e->lock);
+    if (port)
         return (int)port;
-    if (n >= 0)
-        errno = n == 0 ? EPIPE : EPROTO; /* 0: the daemon is gone */
+    /* The daemon closed the handle (our domain was destroyed). */
+    errno = __atomic_load_n(&e->ctl->closed, __ATOMIC_ACQUIRE) ? EPIPE : EAGAIN;
     return -1;
 }
 
@@ -665,7 +825,8 @@ static int sim_evtchn_unmask(struct pv_evtchn *e, uint32_t port)
 {
     if (check_port(e, port) < 0)
         return -1;
-    return sim_send(&e->c, HV_OP_UNMASK, port);
+    hv_ev_unmask(e->sh, port, e->efd);
+    return 0;
 }
 
 const struct pv_platform_ops pv_platform_sim_ops = {

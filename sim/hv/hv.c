@@ -78,8 +78,7 @@ static bool op_allowed(enum hv_kind kind, uint32_t op)
     case HV_OP_BIND_UNBOUND:
     case HV_OP_BIND_INTERDOMAIN:
     case HV_OP_UNBIND:
-    case HV_OP_NOTIFY:
-    case HV_OP_UNMASK:
+    case HV_OP_EV_PEER:
         return kind == HV_KIND_EVTCHN;
     default:
         return false;
@@ -102,10 +101,13 @@ static size_t do_open(struct hv_conn *c, const struct hv_req *req, int *fds, uns
         *nfds = 2;
         break;
     case HV_KIND_EVTCHN:
-        err = hv_evtchn_conn_open(c, &fds[0]);
-        if (err)
+        err = hv_evtchn_conn_open(c);
+        if (err) {
+            hv_evtchn_conn_closed(c);
             return hv_reply(hv, err, 0, 0, 0, 0);
-        *nfds = 1;
+        }
+        memcpy(fds, c->ev_fds, sizeof(c->ev_fds));
+        *nfds = 3;
         break;
     default:
         return hv_reply(hv, EINVAL, 0, 0, 0, 0);
@@ -120,9 +122,8 @@ static bool handle(struct hv_conn *c, size_t len)
     struct hv *hv = c->hv;
     struct hv_req req;
     const void *items = hv->rxbuf + sizeof(req);
-    int fds[2] = {-1, -1};
+    int fds[3] = {-1, -1, -1}; /* the daemon's own: they stay open after sending */
     unsigned nfds = 0;
-    bool close_fds = false;
     size_t rlen;
 
     if (len < sizeof(req))
@@ -136,7 +137,6 @@ static bool handle(struct hv_conn *c, size_t len)
     switch (req.op) {
     case HV_OP_OPEN:
         rlen = do_open(c, &req, fds, &nfds);
-        close_fds = c->kind == HV_KIND_EVTCHN; /* the client's end is the client's */
         break;
     case HV_OP_MAP:
         rlen = hv_grant_map(c, &req, items, &fds[0]);
@@ -154,26 +154,16 @@ static bool handle(struct hv_conn *c, size_t len)
     case HV_OP_UNSHARE:
         rlen = hv_grant_unshare(c, &req, items);
         break;
-    case HV_OP_NOTIFY:
-        hv_evtchn_notify(c, req.arg[0]);
-        return true;
-    case HV_OP_UNMASK:
-        hv_evtchn_unmask(c, req.arg[0]);
-        return true;
     default:
-        rlen = hv_evtchn_op(c, &req);
+        rlen = hv_evtchn_op(c, &req, fds, &nfds);
         break;
     }
     /* A client that does not read its replies gets closed, never waited for. */
     if (hv_send_msg(c->fd, hv->txbuf, rlen, NULL, 0, fds, nfds, MSG_DONTWAIT) < 0) {
         pv_warn("hv: d%u handle: cannot reply (%s); closing it", c->dom->domid, strerror(errno));
-        if (close_fds)
-            close(fds[0]);
         hv_conn_close(c);
         return false;
     }
-    if (close_fds)
-        close(fds[0]);
     return true;
 bad:
     pv_warn("hv: d%u (pid %d) sent a malformed message (%zu bytes); closing that connection",
@@ -235,7 +225,7 @@ static void listen_readable(int fd, uint32_t events, void *arg)
     c->hv = d->hv;
     c->dom = d;
     c->fd = s;
-    c->ev_fd = -1;
+    c->ev_fds[0] = c->ev_fds[1] = c->ev_fds[2] = -1;
     if (hv_pidref_open(&c->peer, cred.pid) < 0) {
         c->peer.pid = cred.pid; /* already gone: copies will fail */
         c->peer.pidfd = -1;
@@ -454,8 +444,8 @@ void hv_dump(struct hv *hv, FILE *out)
                 fprintf(out, "  port %u: unbound, for domain %u\n", p, pt->remote_domid);
             else if (pt->state == HV_PORT_INTERDOMAIN)
                 fprintf(out, "  port %u: interdomain to %u:%u%s%s\n", p, pt->remote_domid,
-                        pt->remote_port, pt->pending ? ", pending" : "",
-                        pt->masked ? ", masked" : "");
+                        pt->remote_port, hv_evtchn_port_bit(pt, p, false) ? ", pending" : "",
+                        hv_evtchn_port_bit(pt, p, true) ? ", masked" : "");
         }
     }
     for (struct hv_domain *d = hv->dead; d; d = d->next)

@@ -24,7 +24,7 @@ struct hv_domain *hv_domain_find(struct hv *hv, unsigned domid)
 
 /* A read-only open file description of the same memory: a read-only map
  * handed to a client cannot be remapped writable (mmap PROT_WRITE fails). */
-static int reopen_ro(int fd)
+int hv_reopen_ro(int fd)
 {
     char path[64];
 
@@ -32,7 +32,7 @@ static int reopen_ro(int fd)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-static int new_memfd(const char *what, unsigned domid, uint64_t size)
+int hv_memfd(const char *what, unsigned domid, uint64_t size)
 {
     char name[64];
     int fd;
@@ -67,16 +67,16 @@ struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
     d->gt = MAP_FAILED;
     d->ref_hint = GNTTAB_NR_RESERVED_ENTRIES;
 
-    d->mem_fd = new_memfd("mem", domid, size);
+    d->mem_fd = hv_memfd("mem", domid, size);
     if (d->mem_fd < 0)
         goto fail;
-    d->mem_ro_fd = reopen_ro(d->mem_fd);
+    d->mem_ro_fd = hv_reopen_ro(d->mem_fd);
     if (d->mem_ro_fd < 0)
         goto fail;
     d->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, d->mem_fd, 0);
     if (d->mem == MAP_FAILED)
         goto fail;
-    d->gt_fd = new_memfd("gnttab", domid, (uint64_t)HV_GNTTAB_FRAMES * PAGE);
+    d->gt_fd = hv_memfd("gnttab", domid, (uint64_t)HV_GNTTAB_FRAMES * PAGE);
     if (d->gt_fd < 0)
         goto fail;
     d->gt = mmap(NULL, (size_t)HV_GNTTAB_FRAMES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,

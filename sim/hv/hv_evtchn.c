@@ -1,25 +1,26 @@
 /* Event channels: Xen's common/event_channel.c port states (unbound,
- * interdomain) and pending bits, seen through Linux's /dev/xen/evtchn:
- *  - an event on a port that is not masked is delivered to the handle that
- *    bound it (one uint32 on its event socket) and masks the port, clearing
- *    its pending bit, as the evtchn driver's interrupt handler does;
- *  - an event while masked only sets pending; more coalesce into it;
- *  - unmask delivers again at once if the port became pending meanwhile;
+ * interdomain), seen through Linux's /dev/xen/evtchn. The daemon owns the
+ * states and validates bind, unbind and close; delivery bypasses it:
+ * pending and mask bits live in each handle's shared pages and a doorbell
+ * eventfd wakes the owner (hv_proto.h, "Event channels"), so a notify costs
+ * the notifier one atomic operation and at most one eventfd write, as on Xen
+ * it costs one hypercall.
  *  - bind_interdomain leaves the new local port pending (Xen does so because
  *    notifications sent to the unbound port may have been lost), so the
  *    binder sees one event right away;
  *  - closing a port (unbind, handle closed, domain destroyed) turns an
  *    interdomain peer back into an unbound port waiting for the closer's
- *    domain, as Xen's evtchn_close does; notifies on it then go nowhere. */
+ *    domain, as Xen's evtchn_close does; the peer's link word changes, so
+ *    its notifies then go nowhere. */
 #include "hv_internal.h"
 
 #include "log.h"
-#include "loop.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define DOMID_SELF_ 0x7ff0u
@@ -29,77 +30,42 @@ static struct hv_port *port_of(struct hv_domain *d, uint32_t port)
     return port > 0 && port < HV_MAX_PORTS ? &d->ports[port] : NULL;
 }
 
-static void evq_remove(struct hv_conn *c, uint32_t port)
-{
-    for (unsigned i = 0; i < c->evq_len; i++) {
-        if (c->evq[i] == port) {
-            memmove(&c->evq[i], &c->evq[i + 1], (c->evq_len - i - 1) * sizeof(uint32_t));
-            c->evq_len--;
-            return;
-        }
-    }
-}
-
-static void ev_writable(int fd, uint32_t events, void *arg);
-
-/* Sends queued ports while the socket has room. */
-static void evq_flush(struct hv_conn *c)
-{
-    unsigned sent = 0;
-
-    while (sent < c->evq_len) {
-        uint32_t port = c->evq[sent];
-        if (send(c->ev_fd, &port, sizeof(port), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-                break;
-            sent = c->evq_len; /* the client closed its end: nobody to tell */
-            break;
-        }
-        sent++;
-    }
-    for (unsigned i = 0; i < sent && i < c->evq_len; i++)
-        c->dom->ports[c->evq[i]].queued = false;
-    memmove(c->evq, c->evq + sent, (c->evq_len - sent) * sizeof(uint32_t));
-    c->evq_len -= sent;
-    if (c->evq_len && !c->ev_w)
-        c->ev_w = pv_loop_add_fd(c->hv->loop, c->ev_fd, EPOLLOUT, ev_writable, c);
-    else if (!c->evq_len && c->ev_w) {
-        pv_watch_remove(c->ev_w);
-        c->ev_w = NULL;
-    }
-}
-
-static void ev_writable(int fd, uint32_t events, void *arg)
-{
-    (void)fd;
-    (void)events;
-    evq_flush(arg);
-}
-
-/* Delivery to the bound handle: mask, clear pending, queue the port. */
-static void fire(struct hv_domain *d, uint32_t port)
+/* Publishes a port's new connection state to its owner's control page; a
+ * fresh generation tells the owner's client that its cached peer is stale. */
+static void link_set(struct hv_domain *d, uint32_t port)
 {
     struct hv_port *p = &d->ports[port];
-    struct hv_conn *c = p->owner;
+    uint32_t word = 0;
 
-    p->masked = true;
-    p->pending = false;
-    if (!c || c->ev_fd < 0 || p->queued)
+    if (!p->owner)
         return;
-    p->queued = true;
-    c->evq[c->evq_len++] = port; /* at most one entry per port: fits */
-    evq_flush(c);
+    if (p->state != HV_PORT_FREE) {
+        d->hv->link_gen = (d->hv->link_gen + 1) & 0x7fffffffu;
+        if (d->hv->link_gen == 0)
+            d->hv->link_gen = 1;
+        word = d->hv->link_gen << 1 | (p->state == HV_PORT_INTERDOMAIN ? HV_EV_LINK_CONNECTED : 0);
+    }
+    __atomic_store_n(&p->owner->ev_ctl->link[port], word, __ATOMIC_RELEASE);
 }
 
-static void set_pending(struct hv_domain *d, uint32_t port)
+/* A port starts (and ends) neither pending, masked nor ready. */
+static void bits_clear(struct hv_conn *c, uint32_t port)
 {
-    struct hv_port *p = &d->ports[port];
+    uint64_t bit = 1ull << (port % 64);
 
-    if (p->pending)
-        return; /* coalesced */
-    p->pending = true;
-    if (!p->masked)
-        fire(d, port);
+    __atomic_fetch_and(&c->ev_sh->pending[port / 64], ~bit, __ATOMIC_SEQ_CST);
+    __atomic_fetch_and(&c->ev_sh->mask[port / 64], ~bit, __ATOMIC_SEQ_CST);
+    __atomic_fetch_and(&c->ev_sh->ready[port / 64], ~bit, __ATOMIC_SEQ_CST);
+}
+
+bool hv_evtchn_port_bit(const struct hv_port *p, uint32_t port, bool mask)
+{
+    const uint64_t *w;
+
+    if (!p->owner || !p->owner->ev_sh)
+        return false;
+    w = mask ? &p->owner->ev_sh->mask[port / 64] : &p->owner->ev_sh->pending[port / 64];
+    return __atomic_load_n(w, __ATOMIC_ACQUIRE) & (1ull << (port % 64));
 }
 
 static int alloc_port(struct hv_domain *d, struct hv_conn *c, uint32_t *port)
@@ -108,6 +74,7 @@ static int alloc_port(struct hv_domain *d, struct hv_conn *c, uint32_t *port)
         if (d->ports[i].state == HV_PORT_FREE) {
             memset(&d->ports[i], 0, sizeof(d->ports[i]));
             d->ports[i].owner = c;
+            bits_clear(c, i);
             d->ports_used++;
             c->ports++;
             *port = i;
@@ -129,11 +96,13 @@ static void close_port(struct hv_domain *d, uint32_t port)
             rp->state = HV_PORT_UNBOUND;
             rp->remote_domid = (uint16_t)d->domid;
             rp->remote_port = 0;
+            link_set(rd, p->remote_port);
         }
     }
+    p->state = HV_PORT_FREE;
     if (p->owner) {
-        if (p->queued)
-            evq_remove(p->owner, port);
+        link_set(d, port);
+        bits_clear(p->owner, port);
         p->owner->ports--;
     }
     memset(p, 0, sizeof(*p));
@@ -145,7 +114,30 @@ static unsigned resolve_domid(struct hv_conn *c, uint32_t domid)
     return domid == DOMID_SELF_ ? c->dom->domid : domid;
 }
 
-size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req)
+/* HV_OP_EV_PEER: the pages and doorbell of the handle at the other end. */
+static size_t ev_peer(struct hv_conn *c, uint32_t port, int *fds, unsigned *nfds)
+{
+    struct hv *hv = c->hv;
+    struct hv_port *p = port_of(c->dom, port), *rp;
+    struct hv_domain *rd;
+    struct hv_conn *rc;
+    uint64_t *id = hv_rep_items(hv);
+
+    if (!p || p->owner != c || p->state != HV_PORT_INTERDOMAIN)
+        return hv_reply(hv, ENOTCONN, 0, 0, 0, 0);
+    rd = hv_domain_find(hv, p->remote_domid);
+    rp = rd ? port_of(rd, p->remote_port) : NULL;
+    if (!rp || rp->state != HV_PORT_INTERDOMAIN || !rp->owner || !rp->owner->ev_sh)
+        return hv_reply(hv, ENOTCONN, 0, 0, 0, 0);
+    rc = rp->owner;
+    *id = rc->id;
+    fds[0] = rc->ev_fds[0];
+    fds[1] = rc->ev_fds[2];
+    *nfds = 2;
+    return hv_reply(hv, 0, p->remote_port, c->ev_ctl->link[port], 1, sizeof(*id));
+}
+
+size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req, int *fds, unsigned *nfds)
 {
     struct hv *hv = c->hv;
     struct hv_domain *d = c->dom;
@@ -162,6 +154,7 @@ size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req)
             return hv_reply(hv, err, 0, 0, 0, 0);
         d->ports[lport].state = HV_PORT_UNBOUND;
         d->ports[lport].remote_domid = (uint16_t)rdomid;
+        link_set(d, lport);
         return hv_reply(hv, 0, lport, 0, 0, 0);
     }
     case HV_OP_BIND_INTERDOMAIN: {
@@ -181,7 +174,9 @@ size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req)
         rp->state = HV_PORT_INTERDOMAIN;
         rp->remote_domid = (uint16_t)d->domid;
         rp->remote_port = lport;
-        set_pending(d, lport);
+        link_set(d, lport);
+        link_set(rd, req->arg[1]);
+        hv_ev_raise(c->ev_sh, lport, c->ev_fds[2]);
         return hv_reply(hv, 0, lport, 0, 0, 0);
     }
     case HV_OP_UNBIND: {
@@ -193,48 +188,40 @@ size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req)
         close_port(d, req->arg[0]);
         return hv_reply(hv, 0, 0, 0, 0, 0);
     }
+    case HV_OP_EV_PEER:
+        return ev_peer(c, req->arg[0], fds, nfds);
     }
     return hv_reply(hv, EINVAL, 0, 0, 0, 0);
 }
 
-void hv_evtchn_notify(struct hv_conn *c, uint32_t port)
+static void *map_shared(int fd, size_t len)
 {
-    struct hv_port *p = port_of(c->dom, port);
-    struct hv_domain *rd;
-
-    if (!p || p->owner != c) {
-        pv_debug("hv: d%u notify on port %u it has not bound", c->dom->domid, port);
-        return;
-    }
-    if (p->state != HV_PORT_INTERDOMAIN)
-        return; /* unbound (peer gone or not yet there): dropped, as on Xen */
-    rd = hv_domain_find(c->hv, p->remote_domid);
-    if (rd)
-        set_pending(rd, p->remote_port);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
-void hv_evtchn_unmask(struct hv_conn *c, uint32_t port)
+int hv_evtchn_conn_open(struct hv_conn *c)
 {
-    struct hv_port *p = port_of(c->dom, port);
+    unsigned domid = c->dom->domid;
+    int ctl_fd;
 
-    if (!p || p->owner != c)
-        return;
-    p->masked = false;
-    if (p->pending)
-        fire(c->dom, port);
-}
-
-int hv_evtchn_conn_open(struct hv_conn *c, int *client_fd)
-{
-    int sv[2];
-
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    c->id = ++c->hv->next_conn_id;
+    c->ev_fds[0] = hv_memfd("evtchn-shared", domid, HV_EV_SHARED_SIZE);
+    c->ev_fds[2] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->ev_fds[0] < 0 || c->ev_fds[2] < 0)
         return errno;
-    /* The daemon only writes its end; what a client writes there is
-     * refused at once instead of piling up. */
-    shutdown(sv[0], SHUT_RD);
-    c->ev_fd = sv[0];
-    *client_fd = sv[1];
+    c->ev_sh = map_shared(c->ev_fds[0], HV_EV_SHARED_SIZE);
+    if (!c->ev_sh)
+        return errno;
+    /* Only the daemon writes the control page: the owner gets it read-only. */
+    ctl_fd = hv_memfd("evtchn-ctl", domid, HV_EV_CTL_SIZE);
+    if (ctl_fd < 0)
+        return errno;
+    c->ev_ctl = map_shared(ctl_fd, HV_EV_CTL_SIZE);
+    c->ev_fds[1] = c->ev_ctl ? hv_reopen_ro(ctl_fd) : -1;
+    close(ctl_fd);
+    if (c->ev_fds[1] < 0)
+        return errno ? errno : ENOMEM;
     return 0;
 }
 
@@ -243,13 +230,23 @@ void hv_evtchn_conn_closed(struct hv_conn *c)
     for (uint32_t i = 1; i < HV_MAX_PORTS && c->ports; i++)
         if (c->dom->ports[i].state != HV_PORT_FREE && c->dom->ports[i].owner == c)
             close_port(c->dom, i);
-    if (c->ev_w)
-        pv_watch_remove(c->ev_w);
-    c->ev_w = NULL;
-    if (c->ev_fd >= 0)
-        close(c->ev_fd);
-    c->ev_fd = -1;
-    c->evq_len = 0;
+    if (c->ev_ctl) {
+        /* The owner, if still there (its domain was destroyed), wakes and
+         * learns from pending() that the handle is gone. */
+        __atomic_store_n(&c->ev_ctl->closed, 1, __ATOMIC_RELEASE);
+        if (c->ev_fds[2] >= 0)
+            hv_ev_ring(c->ev_fds[2]);
+        munmap(c->ev_ctl, HV_EV_CTL_SIZE);
+    }
+    if (c->ev_sh)
+        munmap(c->ev_sh, HV_EV_SHARED_SIZE);
+    c->ev_ctl = NULL;
+    c->ev_sh = NULL;
+    for (int i = 0; i < 3; i++) {
+        if (c->ev_fds[i] >= 0)
+            close(c->ev_fds[i]);
+        c->ev_fds[i] = -1;
+    }
 }
 
 void hv_evtchn_domain_closed(struct hv_domain *d)

@@ -46,11 +46,10 @@ enum hv_port_state {
     HV_PORT_INTERDOMAIN, /* connected to (remote_domid, remote_port) */
 };
 
+/* A port's pending, mask and ready bits live in its owner's shared page
+ * (struct hv_ev_shared), not here. */
 struct hv_port {
     uint8_t state;
-    bool pending;
-    bool masked;
-    bool queued; /* in owner's send queue */
     uint16_t remote_domid;
     uint32_t remote_port;
     struct hv_conn *owner;
@@ -106,11 +105,11 @@ struct hv_conn {
     uint64_t mapped_pages;
     /* GNTSHR */
     uint32_t shared;
-    /* EVTCHN */
-    int ev_fd;
-    struct pv_watch *ev_w;
-    uint32_t evq[HV_MAX_PORTS]; /* ports waiting for room in the event socket */
-    unsigned evq_len;
+    /* EVTCHN: the shared pages and doorbell (see hv_proto.h) */
+    uint64_t id;   /* never reused: peers key their caches on it */
+    int ev_fds[3]; /* shared page, control page (read-only), doorbell: the owner's */
+    struct hv_ev_shared *ev_sh;
+    struct hv_ev_ctl *ev_ctl;
     unsigned ports;
     struct hv_conn *next;
 };
@@ -121,7 +120,9 @@ struct hv {
     struct hv_domain *domains; /* live ones */
     struct hv_domain *dead;    /* destroyed, still mapped by someone */
     struct hv_conn *conns;
-    uint8_t *rxbuf; /* one request at a time */
+    uint64_t next_conn_id;
+    uint32_t link_gen; /* generations of event-channel link words */
+    uint8_t *rxbuf;    /* one request at a time */
     uint8_t *txbuf;
 };
 
@@ -134,6 +135,10 @@ void hv_domain_put(struct hv_domain *d);
 int hv_frame_alloc(struct hv_domain *d, uint32_t *frame);
 void hv_frame_free(struct hv_domain *d, uint32_t frame);
 int hv_ref_alloc(struct hv_domain *d, uint32_t *ref);
+/* A memfd of size bytes named after the domain and what it holds. */
+int hv_memfd(const char *what, unsigned domid, uint64_t size);
+/* A read-only open file description of the same file. */
+int hv_reopen_ro(int fd);
 
 /* hv_grant.c */
 int16_t hv_gref_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable);
@@ -148,10 +153,12 @@ size_t hv_grant_unshare(struct hv_conn *c, const struct hv_req *req, const uint3
 void hv_grant_conn_closed(struct hv_conn *c);
 
 /* hv_evtchn.c */
-size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req);
-void hv_evtchn_notify(struct hv_conn *c, uint32_t port);
-void hv_evtchn_unmask(struct hv_conn *c, uint32_t port);
-int hv_evtchn_conn_open(struct hv_conn *c, int *client_fd);
+/* Bind, unbind, peer look-up; may set fds (up to 3) and *nfds. */
+size_t hv_evtchn_op(struct hv_conn *c, const struct hv_req *req, int *fds, unsigned *nfds);
+/* Makes the handle's pages and doorbell; 0 or an errno. */
+int hv_evtchn_conn_open(struct hv_conn *c);
+/* For dump: a port's pending and mask bits, read from its owner's pages. */
+bool hv_evtchn_port_bit(const struct hv_port *p, uint32_t port, bool mask);
 void hv_evtchn_conn_closed(struct hv_conn *c);
 /* Closes every port of a domain being destroyed. */
 void hv_evtchn_domain_closed(struct hv_domain *d);

@@ -10,9 +10,9 @@
  *
  * Every request is one message: struct hv_req followed by req.count items of
  * the op's item type. Every reply is one message: struct hv_rep followed by
- * rep.count items. Requests are answered in order, one reply each, except
- * HV_OP_NOTIFY and HV_OP_UNMASK which are one-way (no reply): the client
- * checks the port itself. File descriptors travel with SCM_RIGHTS.
+ * rep.count items. Requests are answered in order, one reply each. File
+ * descriptors travel with SCM_RIGHTS. Event delivery itself does not go
+ * through the daemon: see "Event channels" below.
  * A malformed message closes that connection (and only that one).
  *
  * Both sides are the same machine and the same build: native byte order. */
@@ -27,7 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define HV_PROTO_VERSION 1
+#define HV_PROTO_VERSION 2
 
 /* Grant table: v1 entries in HV_GNTTAB_FRAMES shared pages (Xen's default
  * max_grant_frames is 64). Refs below GNTTAB_NR_RESERVED_ENTRIES are never
@@ -64,8 +64,9 @@ enum hv_kind {
 enum hv_op {
     /* arg[0] kind, arg[1] HV_PROTO_VERSION. Reply: val[0] the domid the
      * connection acts as, val[1] the number of frames of its memory. Fds:
-     * GNTSHR gets [memory memfd, grant table memfd]; EVTCHN gets the client
-     * end of its event socket (see below). */
+     * GNTSHR gets [memory memfd, grant table memfd]; EVTCHN gets [its
+     * shared page, its control page (read-only), its doorbell eventfd]
+     * (see below). */
     HV_OP_OPEN = 1,
     /* GNT. arg[0] granting domid, arg[1] 1 for a writable map; items: uint32
      * refs. Reply: err 0 with val[0] the mapping id, items struct
@@ -92,10 +93,12 @@ enum hv_op {
     HV_OP_BIND_INTERDOMAIN = 8,
     /* EVTCHN. arg[0] port. */
     HV_OP_UNBIND = 9,
-    /* EVTCHN, one-way. arg[0] port. */
-    HV_OP_NOTIFY = 10,
-    /* EVTCHN, one-way. arg[0] port. */
-    HV_OP_UNMASK = 11,
+    /* EVTCHN. arg[0] a local interdomain port. Reply: val[0] the remote
+     * port, val[1] the link word of the local port this answer holds for;
+     * one item, the uint64 id of the handle owning the remote port; fds
+     * [its shared page, its doorbell]. ENOTCONN when the port is not (or no
+     * longer) connected. */
+    HV_OP_EV_PEER = 10,
 };
 
 struct hv_req {
@@ -140,9 +143,88 @@ struct hv_copy_seg {
     uint32_t pad;
 };
 
-/* Event socket: a SOCK_SEQPACKET pair per event-channel handle. The daemon
- * sends one uint32 port per delivered event; the port is then masked until
- * HV_OP_UNMASK. The client's end is what evtchn_fd() returns. */
+/* Event channels. Each EVTCHN handle has, made by the daemon at open:
+ *  - a shared page (struct hv_ev_shared): pending, mask and ready bits, one
+ *    each per port of the handle's domain. Every handle connected to one of
+ *    its ports maps it read-write (Xen's shared_info bits, which notifiers
+ *    set, plus the ready bits that play /dev/xen/evtchn's ring);
+ *  - a control page (struct hv_ev_ctl), read-only for the owner: the
+ *    daemon's link word per port and the closed flag;
+ *  - a doorbell eventfd (non-blocking): the fd evtchn_fd() returns.
+ * Notify on a connected port = hv_ev_raise() on the peer's shared page: set
+ * the port's pending bit; if it was clear and the port is not masked, do
+ * what the evtchn driver's interrupt handler does (hv_ev_fire): mask the
+ * port, move pending to ready, ring the doorbell. Unmask = clear the mask
+ * bit and fire if pending. pending() takes a ready port (it stays masked).
+ * Bind, unbind and close stay daemon operations; the daemon rewrites a
+ * port's link word whenever its connection changes, so that a client can
+ * tell whether the peer it learnt with HV_OP_EV_PEER still holds. */
+#define HV_EV_WORDS (HV_MAX_PORTS / 64u)
+struct hv_ev_shared {
+    uint64_t pending[HV_EV_WORDS];
+    uint64_t mask[HV_EV_WORDS];
+    uint64_t ready[HV_EV_WORDS];
+};
+/* Link word: 0 for a free port; otherwise a generation (never reused)
+ * shifted left by one, with bit 0 set while the port is interdomain. */
+#define HV_EV_LINK_CONNECTED 1u
+struct hv_ev_ctl {
+    uint32_t closed; /* set by the daemon when it closed the handle */
+    uint32_t link[HV_MAX_PORTS];
+};
+#define HV_EV_SHARED_SIZE 4096u
+#define HV_EV_CTL_SIZE    8192u
+_Static_assert(sizeof(struct hv_ev_shared) <= HV_EV_SHARED_SIZE, "shared page");
+_Static_assert(sizeof(struct hv_ev_ctl) <= HV_EV_CTL_SIZE, "control page");
+
+/* Rings a doorbell. A full counter (never in practice) still wakes. */
+static inline void hv_ev_ring(int efd)
+{
+    uint64_t one = 1;
+    ssize_t n;
+
+    do
+        n = write(efd, &one, sizeof(one));
+    while (n < 0 && errno == EINTR);
+}
+
+/* Delivers a pending port: masks it, moves pending to ready, rings. Whoever
+ * sets the mask bit first delivers; the others leave it to them. */
+static inline void hv_ev_fire(struct hv_ev_shared *sh, uint32_t port, int efd)
+{
+    uint64_t bit = 1ull << (port % 64);
+
+    if (__atomic_fetch_or(&sh->mask[port / 64], bit, __ATOMIC_SEQ_CST) & bit)
+        return;
+    __atomic_fetch_and(&sh->pending[port / 64], ~bit, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&sh->ready[port / 64], bit, __ATOMIC_SEQ_CST);
+    hv_ev_ring(efd);
+}
+
+/* An event on port: sets pending; a new event on an unmasked port is
+ * delivered at once. The fetch_or and the mask load are sequentially
+ * consistent, pairing with hv_ev_unmask's: of a racing notify and unmask,
+ * at least one sees the other and fires. */
+static inline void hv_ev_raise(struct hv_ev_shared *sh, uint32_t port, int efd)
+{
+    uint64_t bit = 1ull << (port % 64);
+
+    if (__atomic_fetch_or(&sh->pending[port / 64], bit, __ATOMIC_SEQ_CST) & bit)
+        return; /* already pending: coalesced */
+    if (__atomic_load_n(&sh->mask[port / 64], __ATOMIC_SEQ_CST) & bit)
+        return; /* masked: delivered at unmask */
+    hv_ev_fire(sh, port, efd);
+}
+
+/* Unmasks port; delivers it again at once if it became pending meanwhile. */
+static inline void hv_ev_unmask(struct hv_ev_shared *sh, uint32_t port, int efd)
+{
+    uint64_t bit = 1ull << (port % 64);
+
+    __atomic_fetch_and(&sh->mask[port / 64], ~bit, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&sh->pending[port / 64], __ATOMIC_SEQ_CST) & bit)
+        hv_ev_fire(sh, port, efd);
+}
 
 /* Sends one message with up to nfds descriptors. 0 or -1 with errno. */
 static inline int hv_send_msg(int sock, const void *a, size_t alen, const void *b, size_t blen,
