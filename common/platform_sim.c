@@ -2,9 +2,11 @@
  * xensim daemon over sim/hv/hv_proto.h. Each handle is one connection to
  * DIR/hv<N>.sock, N being the domain this process acts as.
  *  - gnt: a mapping is the granting domain's memfd pages mmapped MAP_FIXED
- *    into one reserved region; grant copy sends the caller's addresses and
- *    the daemon copies with process_vm_readv/writev, one round trip per
- *    batch of up to HV_MAX_BATCH segments.
+ *    into one reserved region (a daemon call). Grant copy: dom0 copies
+ *    itself, with the granting domain's memory, grant table and active
+ *    table fetched once per domain and the daemon's checks (hv_gcopy.h);
+ *    another domain sends the batch to the daemon (one round trip per
+ *    HV_MAX_BATCH segments), which copies with process_vm_readv/writev.
  *  - gntshr: the daemon hands out refs and frames of our memory; we write the
  *    grant entries into the shared grant table ourselves, as a guest does.
  *  - evtchn: pending and mask bits in pages shared with the daemon and the
@@ -14,6 +16,7 @@
  * Handles are not shared across fork(): a child opens its own. */
 #include "platform.h"
 
+#include "sim/hv/hv_gcopy.h"
 #include "sim/hv/hv_proto.h"
 
 #include <errno.h>
@@ -208,22 +211,115 @@ static struct sim_region *region_take(struct sim_region **list, void *addr, uint
 
 /* --- grant mapping and copy --- */
 
+/* A granting domain dom0 copies to and from directly (HV_OP_GNT_DOMAIN):
+ * its memory, grant table and active table, mapped once and kept until the
+ * daemon marks it destroyed. */
+struct sim_gdom {
+    uint16_t domid;
+    struct hv_gdom g;
+    struct hv_active_hdr *hdr;
+    struct sim_gdom *next;
+};
+
 struct pv_gnt {
     struct sim_conn c;
     pthread_mutex_t lock; /* the region list */
     struct sim_region *maps;
+    /* dom0 only: copies without the daemon (sim/hv/hv_gcopy.h) */
+    struct hv_journal_ent *journal;
+    pthread_mutex_t copy_lock; /* the journal and the domain list */
+    struct sim_gdom *doms;
+    uint32_t pid;
 };
+
+static void gdom_free(struct sim_gdom *d)
+{
+    munmap(d->g.mem, d->g.nr_frames * PAGE);
+    munmap(d->g.gt, (size_t)HV_GNTTAB_FRAMES * PAGE);
+    munmap(d->hdr, HV_ACTIVE_SIZE);
+    free(d);
+}
+
+static void *map_whole(int fd, size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* hv_copy_ctx.lookup: the cached domain, fetched from the daemon the first
+ * time (and again once the one cached was destroyed). NULL: no such domain. */
+static struct hv_gdom *gdom_lookup(void *arg, uint16_t domid)
+{
+    struct pv_gnt *g = arg;
+    struct hv_req req = {.op = HV_OP_GNT_DOMAIN, .arg = {domid, 0}};
+    struct hv_rep rep = {0};
+    struct sim_gdom *d, **pp;
+    int fds[3];
+
+    for (pp = &g->doms; (d = *pp); pp = &d->next) {
+        if (d->domid != domid)
+            continue;
+        if (!__atomic_load_n(&d->hdr->destroyed, __ATOMIC_ACQUIRE))
+            return &d->g;
+        *pp = d->next;
+        gdom_free(d);
+        break;
+    }
+    if (sim_call(&g->c, &req, NULL, 0, &rep, NULL, 0, fds, 3) < 0)
+        return NULL;
+    d = calloc(1, sizeof(*d));
+    if (d) {
+        d->domid = domid;
+        d->g.nr_frames = rep.val[0];
+        d->g.mem = map_whole(fds[0], d->g.nr_frames * PAGE);
+        d->g.gt = map_whole(fds[1], (size_t)HV_GNTTAB_FRAMES * PAGE);
+        d->hdr = map_whole(fds[2], HV_ACTIVE_SIZE);
+    }
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    if (!d || !d->g.mem || !d->g.gt || !d->hdr) {
+        if (d) {
+            if (d->g.mem)
+                munmap(d->g.mem, d->g.nr_frames * PAGE);
+            if (d->g.gt)
+                munmap(d->g.gt, (size_t)HV_GNTTAB_FRAMES * PAGE);
+            if (d->hdr)
+                munmap(d->hdr, HV_ACTIVE_SIZE);
+        }
+        free(d);
+        return NULL;
+    }
+    d->g.act = (struct hv_active *)(void *)((uint8_t *)d->hdr + HV_ACTIVE_OFFSET);
+    d->next = g->doms;
+    g->doms = d;
+    return &d->g;
+}
 
 static struct pv_gnt *sim_gnt_open(void)
 {
     struct pv_gnt *g = calloc(1, sizeof(*g));
+    int jfd = -1;
 
     if (!g)
         return NULL;
-    if (sim_open_conn(&g->c, HV_KIND_GNT, NULL, 0) < 0) {
+    /* dom0's handles come with a pin journal: they copy themselves. */
+    if (sim_open_conn(&g->c, HV_KIND_GNT, &jfd, pv_platform_self_domid() == 0) < 0) {
         free(g);
         return NULL;
     }
+    if (jfd >= 0) {
+        g->journal = mmap(NULL, HV_JOURNAL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, jfd, 0);
+        close(jfd);
+        if (g->journal == MAP_FAILED) {
+            int e = errno;
+            sim_close_conn(&g->c);
+            free(g);
+            errno = e;
+            return NULL;
+        }
+        g->pid = (uint32_t)getpid();
+    }
+    pthread_mutex_init(&g->copy_lock, NULL);
 #ifdef PR_SET_PTRACER
     /* Grant copy reaches our buffers with process_vm_readv/writev; under
      * Yama's ptrace_scope=1 that needs our leave (harmless without Yama). */
@@ -248,7 +344,15 @@ static void sim_gnt_close(struct pv_gnt *g)
         munmap(r->addr, (size_t)r->count * PAGE);
         free(r);
     }
+    while (g->doms) {
+        struct sim_gdom *d = g->doms;
+        g->doms = d->next;
+        gdom_free(d);
+    }
     sim_close_conn(&g->c); /* the daemon releases the grants */
+    if (g->journal)
+        munmap(g->journal, HV_JOURNAL_SIZE);
+    pthread_mutex_destroy(&g->copy_lock);
     pthread_mutex_destroy(&g->lock);
     free(g);
 }
@@ -352,6 +456,27 @@ static void to_wire_side(const union xengnttab_copy_ptr *p, bool gref, struct hv
     }
 }
 
+/* dom0: the batch copied here, with the daemon's checks and statuses
+ * (hv_gcopy.h), our buffers reached with process_vm_readv/writev on
+ * ourselves so that a bad address is GNTST_bad_virt_addr, not a crash. */
+static void copy_direct(struct pv_gnt *g, const struct hv_copy_seg *wire, uint32_t n,
+                        int16_t *status)
+{
+    static __thread struct hv_copy_scratch cs;
+    struct hv_copy_ctx x = {
+        .lookup = gdom_lookup,
+        .arg = g,
+        .ldomid = 0,
+        .me = g->pid,
+        .pid = (pid_t)g->pid,
+        .journal = g->journal,
+    };
+
+    pthread_mutex_lock(&g->copy_lock);
+    hv_copy_batch(&x, wire, n, status, &cs);
+    pthread_mutex_unlock(&g->copy_lock);
+}
+
 static int sim_gnt_copy(struct pv_gnt *g, uint32_t count, xengnttab_grant_copy_segment_t *segs)
 {
     static __thread struct hv_copy_seg wire[HV_MAX_BATCH];
@@ -372,8 +497,10 @@ static int sim_gnt_copy(struct pv_gnt *g, uint32_t count, xengnttab_grant_copy_s
             wire[i].flags = (s->flags & GNTCOPY_source_gref ? HV_COPY_SRC_GREF : 0) |
                             (s->flags & GNTCOPY_dest_gref ? HV_COPY_DST_GREF : 0);
         }
-        if (sim_call(&g->c, &req, wire, n * sizeof(wire[0]), &rep, status, sizeof(status), NULL,
-                     0) != (int)n) {
+        if (g->journal) {
+            copy_direct(g, wire, n, status);
+        } else if (sim_call(&g->c, &req, wire, n * sizeof(wire[0]), &rep, status, sizeof(status),
+                            NULL, 0) != (int)n) {
             if (errno == 0)
                 errno = EPROTO;
             return -1;
@@ -381,7 +508,7 @@ static int sim_gnt_copy(struct pv_gnt *g, uint32_t count, xengnttab_grant_copy_s
         for (uint32_t i = 0; i < n; i++) {
             xengnttab_grant_copy_segment_t *s = &segs[done + i];
             s->status = status[i];
-            /* Another process wrote our memory: tell valgrind it is set. */
+            /* process_vm_writev wrote our memory: tell valgrind it is set. */
             if (status[i] == GNTST_okay && !(s->flags & GNTCOPY_dest_gref))
                 VALGRIND_MAKE_MEM_DEFINED(s->dest.virt, s->len);
         }

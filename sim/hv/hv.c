@@ -71,6 +71,7 @@ static bool op_allowed(enum hv_kind kind, uint32_t op)
     case HV_OP_MAP:
     case HV_OP_UNMAP:
     case HV_OP_COPY:
+    case HV_OP_GNT_DOMAIN:
         return kind == HV_KIND_GNT;
     case HV_OP_SHARE:
     case HV_OP_UNSHARE:
@@ -94,6 +95,10 @@ static size_t do_open(struct hv_conn *c, const struct hv_req *req, int *fds, uns
         return hv_reply(hv, EPROTO, 0, 0, 0, 0);
     switch (req->arg[0]) {
     case HV_KIND_GNT:
+        err = hv_grant_conn_open(c, &fds[0]);
+        if (err)
+            return hv_reply(hv, err, 0, 0, 0, 0);
+        *nfds = fds[0] >= 0;
         break;
     case HV_KIND_GNTSHR:
         fds[0] = c->dom->mem_fd;
@@ -144,6 +149,9 @@ static bool handle(struct hv_conn *c, size_t len)
         break;
     case HV_OP_UNMAP:
         rlen = hv_grant_unmap(c, &req);
+        break;
+    case HV_OP_GNT_DOMAIN:
+        rlen = hv_grant_domain(c, &req, fds, &nfds);
         break;
     case HV_OP_COPY:
         rlen = hv_grant_copy(c, &req, items);
@@ -225,7 +233,7 @@ static void listen_readable(int fd, uint32_t events, void *arg)
     c->hv = d->hv;
     c->dom = d;
     c->fd = s;
-    c->ev_fds[0] = c->ev_fds[1] = c->ev_fds[2] = -1;
+    c->ev_fds[0] = c->ev_fds[1] = c->ev_fds[2] = c->journal_fd = -1;
     if (hv_pidref_open(&c->peer, cred.pid) < 0) {
         c->peer.pid = cred.pid; /* already gone: copies will fail */
         c->peer.pidfd = -1;
@@ -312,6 +320,7 @@ struct hv *hv_new(struct pv_loop *loop, const char *dir)
     if (!hv)
         return NULL;
     hv->loop = loop;
+    hv->pid = (uint32_t)getpid();
     if (strlen(dir) >= sizeof(hv->dir)) {
         free(hv);
         errno = ENAMETOOLONG;
@@ -369,6 +378,8 @@ int hv_domain_destroy(struct hv *hv, unsigned domid)
         return -1;
     }
     domain_teardown(hv, d);
+    /* dom0's clients drop their cached view of it at their next copy. */
+    __atomic_store_n(&d->act_hdr->destroyed, 1, __ATOMIC_RELEASE);
     for (pp = &hv->domains; *pp != d; pp = &(*pp)->next)
         ;
     *pp = d->next;
@@ -432,7 +443,7 @@ void hv_dump(struct hv *hv, FILE *out)
     for (struct hv_domain *d = hv->domains; d; d = d->next) {
         unsigned pinned = 0;
         for (uint32_t r = 0; r < HV_GNTTAB_ENTRIES; r++)
-            pinned += d->grefs[r].rd_pins != 0;
+            pinned += __atomic_load_n(&d->g.act[r].rd_pins, __ATOMIC_ACQUIRE) != 0;
         fprintf(out,
                 "domain %u: memory %llu MiB, %llu/%llu frames shared, %u grants shared, "
                 "%u grants mapped by others, %u event channels, %u handles\n",

@@ -62,7 +62,8 @@ struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
     d->domid = domid;
     d->mem_mb = mem_mb;
     d->nr_frames = size / PAGE;
-    d->mem_fd = d->mem_ro_fd = d->gt_fd = d->listen_fd = -1;
+    d->mem_fd = d->mem_ro_fd = d->gt_fd = d->act_fd = d->listen_fd = -1;
+    d->act_hdr = MAP_FAILED;
     d->mem = MAP_FAILED;
     d->gt = MAP_FAILED;
     d->ref_hint = GNTTAB_NR_RESERVED_ENTRIES;
@@ -83,6 +84,18 @@ struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
                  d->gt_fd, 0);
     if (d->gt == MAP_FAILED)
         goto fail;
+    d->act_fd = hv_memfd("active", domid, HV_ACTIVE_SIZE);
+    if (d->act_fd < 0)
+        goto fail;
+    d->act_hdr = mmap(NULL, HV_ACTIVE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, d->act_fd, 0);
+    if (d->act_hdr == MAP_FAILED)
+        goto fail;
+    d->g = (struct hv_gdom){
+        .gt = d->gt,
+        .act = (struct hv_active *)(void *)((uint8_t *)d->act_hdr + HV_ACTIVE_OFFSET),
+        .mem = d->mem,
+        .nr_frames = d->nr_frames,
+    };
     d->grefs = calloc(HV_GNTTAB_ENTRIES, sizeof(*d->grefs));
     d->frame_used = calloc((d->nr_frames + 63) / 64, sizeof(uint64_t));
     if (!d->grefs || !d->frame_used) {
@@ -105,6 +118,10 @@ void hv_domain_free(struct hv_domain *d)
         munmap(d->mem, d->nr_frames * PAGE);
     if (d->gt != MAP_FAILED)
         munmap(d->gt, (size_t)HV_GNTTAB_FRAMES * PAGE);
+    if (d->act_hdr != MAP_FAILED)
+        munmap(d->act_hdr, HV_ACTIVE_SIZE);
+    if (d->act_fd >= 0)
+        close(d->act_fd);
     if (d->mem_fd >= 0)
         close(d->mem_fd);
     if (d->mem_ro_fd >= 0)
@@ -183,8 +200,12 @@ int hv_ref_alloc(struct hv_domain *d, uint32_t *ref)
         uint32_t r =
             GNTTAB_NR_RESERVED_ENTRIES + (d->ref_hint - GNTTAB_NR_RESERVED_ENTRIES + n) % usable;
         /* A ref is free when no handle owns it and nothing maps it (a guest
-         * may have written a reserved-looking entry by hand). */
-        if (d->grefs[r].state == HV_GREF_FREE && d->grefs[r].rd_pins == 0) {
+         * may have written a reserved-looking entry by hand). An orphan whose
+         * last pin a dom0 client's copy dropped is freed here. */
+        bool idle = __atomic_load_n(&d->g.act[r].rd_pins, __ATOMIC_ACQUIRE) == 0;
+        if (d->grefs[r].state == HV_GREF_ORPHAN && idle)
+            hv_gref_release(d, r);
+        if (d->grefs[r].state == HV_GREF_FREE && idle) {
             d->grefs[r].state = HV_GREF_SHARED;
             d->refs_used++;
             d->ref_hint = r + 1 >= HV_GNTTAB_ENTRIES ? GNTTAB_NR_RESERVED_ENTRIES : r + 1;

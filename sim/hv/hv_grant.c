@@ -1,5 +1,6 @@
 /* Grant mapping, copying and sharing, with the checks of Xen's
- * common/grant_table.c for v1 entries:
+ * common/grant_table.c for v1 entries (the checks and the copy engine are in
+ * hv_gcopy.h, shared with dom0's clients, which copy without the daemon):
  *  - a grant is usable when its type is GTF_permit_access and its domid is
  *    the mapping domain (checked at first pin; later pins use what the first
  *    latched, like Xen's active entry), else GNTST_general_error;
@@ -19,63 +20,18 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
-#define PAGE 4096u
-
-static uint32_t *entry_word(struct hv_domain *rd, uint32_t ref)
+int16_t hv_dom_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable)
 {
-    /* flags (low half) and domid (high half) of a v1 entry, as one word. */
-    return (uint32_t *)(void *)&rd->gt[ref];
-}
-
-int16_t hv_gref_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable)
-{
-    struct hv_gref *a;
-    uint32_t *word, old, frame;
-
-    if (ref >= HV_GNTTAB_ENTRIES)
-        return GNTST_bad_gntref;
-    a = &rd->grefs[ref];
-    if (a->rd_pins && a->domid != ldomid)
-        return GNTST_general_error;
-    word = entry_word(rd, ref);
-    old = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    for (int tries = 0;; tries++) {
-        uint16_t flags = (uint16_t)(old & 0xffff), domid = (uint16_t)(old >> 16);
-        uint32_t want = old | GTF_reading;
-
-        if (!a->rd_pins && ((flags & GTF_type_mask) != GTF_permit_access || domid != ldomid))
-            return GNTST_general_error;
-        if (writable) {
-            if (flags & GTF_readonly)
-                return GNTST_general_error;
-            want |= GTF_writing;
-        }
-        if (__atomic_compare_exchange_n(word, &old, want, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE))
-            break;
-        if (tries == 4) /* the guest keeps changing it under us */
-            return GNTST_general_error;
-    }
-    if (!a->rd_pins) {
-        frame = __atomic_load_n(&rd->gt[ref].frame, __ATOMIC_ACQUIRE);
-        a->frame = frame;
-        a->domid = (uint16_t)ldomid;
-    }
-    a->rd_pins++;
-    if (writable)
-        a->wr_pins++;
-    if (a->frame >= rd->nr_frames) {
-        hv_gref_unpin(rd, ref, writable);
-        return GNTST_bad_page;
-    }
-    return GNTST_okay;
+    return hv_gref_pin(&rd->g, ref, ldomid, writable, rd->hv->pid, NULL);
 }
 
 /* Ends a shared grant (what the guest kernel's end_foreign_access does) and
  * gives its ref and frame back. Only called with no pins. */
-static void release_share(struct hv_domain *d, uint32_t ref)
+void hv_gref_release(struct hv_domain *d, uint32_t ref)
 {
     struct hv_gref *a = &d->grefs[ref];
 
@@ -88,20 +44,18 @@ static void release_share(struct hv_domain *d, uint32_t ref)
     d->refs_used--;
 }
 
-void hv_gref_unpin(struct hv_domain *rd, uint32_t ref, bool writable)
+/* A ref whose handle closed while it was pinned is freed with its last pin;
+ * a client-side copy that drops it leaves that to the next allocation. */
+static void gref_idle(struct hv_domain *rd, uint32_t ref)
 {
-    struct hv_gref *a = &rd->grefs[ref];
-    uint16_t clear = 0;
+    if (rd->grefs[ref].state == HV_GREF_ORPHAN)
+        hv_gref_release(rd, ref);
+}
 
-    a->rd_pins--;
-    if (writable && --a->wr_pins == 0)
-        clear |= GTF_writing;
-    if (a->rd_pins == 0)
-        clear |= GTF_reading;
-    if (clear)
-        __atomic_fetch_and(&rd->gt[ref].flags, (uint16_t)~clear, __ATOMIC_ACQ_REL);
-    if (a->rd_pins == 0 && a->state == HV_GREF_ORPHAN)
-        release_share(rd, ref);
+void hv_dom_unpin(struct hv_domain *rd, uint32_t ref, bool writable)
+{
+    if (hv_gref_unpin(&rd->g, ref, writable, rd->hv->pid, NULL))
+        gref_idle(rd, ref);
 }
 
 static void unpin_all(struct hv_domain *rd, const uint32_t *refs, uint32_t count,
@@ -109,7 +63,7 @@ static void unpin_all(struct hv_domain *rd, const uint32_t *refs, uint32_t count
 {
     for (uint32_t i = 0; i < count; i++)
         if (items[i].status == GNTST_okay)
-            hv_gref_unpin(rd, refs[i], writable);
+            hv_dom_unpin(rd, refs[i], writable);
 }
 
 size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t *refs, int *fd_out)
@@ -129,9 +83,9 @@ size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t 
     for (uint32_t i = 0; i < count; i++) {
         items[i].pad = 0;
         items[i].frame = 0;
-        items[i].status = rd ? hv_gref_pin(rd, refs[i], c->dom->domid, writable) : GNTST_bad_domain;
+        items[i].status = rd ? hv_dom_pin(rd, refs[i], c->dom->domid, writable) : GNTST_bad_domain;
         if (items[i].status == GNTST_okay)
-            items[i].frame = rd->grefs[refs[i]].frame;
+            items[i].frame = rd->g.act[refs[i]].frame;
         else
             failed = true;
     }
@@ -162,7 +116,7 @@ size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t 
 static void drop_mapping(struct hv_conn *c, struct hv_mapping *m)
 {
     for (uint32_t i = 0; i < m->count; i++)
-        hv_gref_unpin(m->dom, m->refs[i], m->writable);
+        hv_dom_unpin(m->dom, m->refs[i], m->writable);
     c->mapped_pages -= m->count;
     c->dom->mapped_pages -= m->count;
     hv_domain_put(m->dom);
@@ -184,151 +138,103 @@ size_t hv_grant_unmap(struct hv_conn *c, const struct hv_req *req)
 
 /* --- grant copy --- */
 
-struct copy_side {
-    struct hv_domain *rd; /* NULL: a local address */
-    uint8_t *ptr;         /* into rd's memory */
-    uint64_t addr;        /* local */
-    bool pinned;
-};
-
-struct copy_state {
-    struct copy_side src[HV_MAX_BATCH], dst[HV_MAX_BATCH];
-};
-
-static int16_t copy_side_acquire(struct hv_conn *c, const struct hv_copy_side *s, bool gref,
-                                 uint16_t len, bool writable, struct copy_side *out)
+static struct hv_gdom *copy_lookup(void *arg, uint16_t domid)
 {
-    int16_t st;
-
-    memset(out, 0, sizeof(*out));
-    if (!gref) {
-        out->addr = s->addr;
-        return GNTST_okay;
-    }
-    if ((uint32_t)s->offset + len > PAGE)
-        return GNTST_bad_copy_arg;
-    out->rd = hv_domain_find(c->hv, s->domid);
-    if (!out->rd)
-        return GNTST_bad_domain;
-    st = hv_gref_pin(out->rd, s->ref, c->dom->domid, writable);
-    if (st != GNTST_okay)
-        return st;
-    out->pinned = true;
-    out->ptr = out->rd->mem + (uint64_t)out->rd->grefs[s->ref].frame * PAGE + s->offset;
-    return GNTST_okay;
+    struct hv_domain *d = hv_domain_find(((struct hv_conn *)arg)->hv, domid);
+    return d ? &d->g : NULL;
 }
 
-/* True while the connection's process is the one that connected, so that a
- * recycled pid never exposes another process's memory. */
-static bool peer_alive(const struct hv_conn *c)
+static void copy_idle(void *arg, struct hv_gdom *g, uint32_t ref)
 {
-    return hv_pidref_alive(&c->peer);
+    (void)arg;
+    gref_idle((struct hv_domain *)((char *)g - offsetof(struct hv_domain, g)), ref);
 }
 
-/* Copies a run of segments that all have a local side in the same
- * direction with one process_vm_readv/writev; if that falls short (a bad
- * local address), redoes them one by one to find which failed. */
-static void copy_local_run(struct hv_conn *c, const struct hv_copy_seg *segs, struct copy_state *cs,
-                           int16_t *status, uint32_t from, uint32_t to, bool to_local)
-{
-    static struct iovec liov[HV_MAX_BATCH], riov[HV_MAX_BATCH];
-    uint32_t n = 0;
-    size_t total = 0;
-    ssize_t done;
-
-    for (uint32_t i = from; i < to; i++) {
-        if (status[i] != GNTST_okay)
-            continue;
-        liov[n].iov_base = to_local ? cs->src[i].ptr : cs->dst[i].ptr;
-        riov[n].iov_base = (void *)(uintptr_t)(to_local ? cs->dst[i].addr : cs->src[i].addr);
-        liov[n].iov_len = riov[n].iov_len = segs[i].len;
-        total += segs[i].len;
-        n++;
-    }
-    if (n == 0)
-        return;
-    if (!peer_alive(c)) {
-        for (uint32_t i = from; i < to; i++)
-            if (status[i] == GNTST_okay)
-                status[i] = GNTST_general_error;
-        return;
-    }
-    done = to_local ? process_vm_writev(c->peer.pid, liov, n, riov, n, 0)
-                    : process_vm_readv(c->peer.pid, liov, n, riov, n, 0);
-    if (done >= 0 && (size_t)done == total)
-        return;
-    for (uint32_t i = from; i < to; i++) {
-        struct iovec l, r;
-        if (status[i] != GNTST_okay)
-            continue;
-        l.iov_base = to_local ? cs->src[i].ptr : cs->dst[i].ptr;
-        r.iov_base = (void *)(uintptr_t)(to_local ? cs->dst[i].addr : cs->src[i].addr);
-        l.iov_len = r.iov_len = segs[i].len;
-        done = to_local ? process_vm_writev(c->peer.pid, &l, 1, &r, 1, 0)
-                        : process_vm_readv(c->peer.pid, &l, 1, &r, 1, 0);
-        if (done < 0 || (size_t)done != segs[i].len)
-            status[i] = GNTST_bad_virt_addr;
-    }
-}
-
+/* The copy engine of hv_gcopy.h, the caller's addresses reached with
+ * process_vm_readv/writev on the connecting process. dom0's clients copy
+ * themselves with the same engine; this serves the other domains'. */
 size_t hv_grant_copy(struct hv_conn *c, const struct hv_req *req, const struct hv_copy_seg *segs)
 {
-    static struct copy_state cs;
+    static struct hv_copy_scratch cs;
     struct hv *hv = c->hv;
     int16_t *status = hv_rep_items(hv);
-    uint32_t count = req->count, run_from = 0;
-    int run_dir = 0; /* 0 none, 1 to local, 2 from local */
+    struct hv_copy_ctx x = {
+        .lookup = copy_lookup,
+        .idle = copy_idle,
+        .arg = c,
+        .ldomid = c->dom->domid,
+        .me = hv->pid,
+        .pid = c->peer.pid,
+    };
 
-    for (uint32_t i = 0; i < count; i++) {
-        const struct hv_copy_seg *s = &segs[i];
-        bool sg = s->flags & HV_COPY_SRC_GREF, dg = s->flags & HV_COPY_DST_GREF;
-
-        memset(&cs.src[i], 0, sizeof(cs.src[i]));
-        memset(&cs.dst[i], 0, sizeof(cs.dst[i]));
-        if (s->len > PAGE || (s->flags & ~(HV_COPY_SRC_GREF | HV_COPY_DST_GREF))) {
-            status[i] = GNTST_bad_copy_arg;
-            continue;
-        }
-        if (!sg && !dg) { /* gntdev refuses local-to-local copies */
+    /* Only while the connection's process is the one that connected, so
+     * that a recycled pid never exposes another process's memory. */
+    if (!hv_pidref_alive(&c->peer)) {
+        for (uint32_t i = 0; i < req->count; i++)
             status[i] = GNTST_general_error;
+    } else {
+        hv_copy_batch(&x, segs, req->count, status, &cs);
+    }
+    return hv_reply(hv, 0, 0, 0, req->count, sizeof(*status));
+}
+
+/* --- dom0's direct access --- */
+
+int hv_grant_conn_open(struct hv_conn *c, int *fd)
+{
+    if (c->dom->domid != 0)
+        return 0;
+    c->journal_fd = hv_memfd("gnt-journal", 0, HV_JOURNAL_SIZE);
+    if (c->journal_fd < 0)
+        return errno;
+    c->journal = mmap(NULL, HV_JOURNAL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->journal_fd, 0);
+    if (c->journal == MAP_FAILED) {
+        c->journal = NULL;
+        return errno;
+    }
+    *fd = c->journal_fd;
+    return 0;
+}
+
+size_t hv_grant_domain(struct hv_conn *c, const struct hv_req *req, int *fds, unsigned *nfds)
+{
+    struct hv_domain *d;
+
+    if (c->dom->domid != 0)
+        return hv_reply(c->hv, EPERM, 0, 0, 0, 0);
+    d = hv_domain_find(c->hv, req->arg[0]);
+    if (!d)
+        return hv_reply(c->hv, ESRCH, 0, 0, 0, 0);
+    fds[0] = d->mem_fd;
+    fds[1] = d->gt_fd;
+    fds[2] = d->act_fd;
+    *nfds = 3;
+    return hv_reply(c->hv, 0, (uint32_t)d->nr_frames, 0, 0, 0);
+}
+
+/* Drops the pins a dom0 process held in the middle of a copy when it went
+ * (its journal says which), as if its copy had finished. */
+static void journal_replay(struct hv_conn *c)
+{
+    for (uint32_t i = 0; i < HV_JOURNAL_ENTRIES; i++) {
+        struct hv_journal_ent e = c->journal[i];
+        struct hv_domain *d;
+        if (!__atomic_load_n(&c->journal[i].pinned, __ATOMIC_ACQUIRE))
             continue;
-        }
-        status[i] = copy_side_acquire(c, &s->src, sg, s->len, false, &cs.src[i]);
-        if (status[i] == GNTST_okay)
-            status[i] = copy_side_acquire(c, &s->dst, dg, s->len, true, &cs.dst[i]);
+        d = hv_domain_find(c->hv, e.domid);
+        for (struct hv_domain *z = c->hv->dead; !d && z; z = z->next)
+            if (z->domid == e.domid)
+                d = z;
+        if (!d || e.ref >= HV_GNTTAB_ENTRIES)
+            continue;
+        pv_warn("hv: d0 (pid %d) went in the middle of a grant copy; dropping its pin of d%u ref "
+                "%u",
+                (int)c->peer.pid, e.domid, e.ref);
+        /* Its lock, if the process died holding it, is its pid's. */
+        if (__atomic_load_n(&d->g.act[e.ref].lock, __ATOMIC_ACQUIRE) == (uint32_t)c->peer.pid)
+            __atomic_store_n(&d->g.act[e.ref].lock, 0, __ATOMIC_RELEASE);
+        hv_dom_unpin(d, e.ref, e.writable);
     }
-
-    /* Copy in order; consecutive segments with a local side in the same
-     * direction go in one system call. */
-    for (uint32_t i = 0; i <= count; i++) {
-        int dir = 0;
-        if (i < count && status[i] == GNTST_okay) {
-            bool sg = segs[i].flags & HV_COPY_SRC_GREF, dg = segs[i].flags & HV_COPY_DST_GREF;
-            dir = sg && dg ? 0 : sg ? 1 : 2;
-        } else if (i < count) {
-            continue; /* failed segments do not break a run */
-        }
-        if (run_dir && dir != run_dir) {
-            copy_local_run(c, segs, &cs, status, run_from, i, run_dir == 1);
-            run_dir = 0;
-        }
-        if (i == count)
-            break;
-        if (dir == 0)
-            memmove(cs.dst[i].ptr, cs.src[i].ptr, segs[i].len);
-        else if (!run_dir) {
-            run_dir = dir;
-            run_from = i;
-        }
-    }
-
-    for (uint32_t i = 0; i < count; i++) {
-        if (cs.src[i].pinned)
-            hv_gref_unpin(cs.src[i].rd, segs[i].src.ref, false);
-        if (cs.dst[i].pinned)
-            hv_gref_unpin(cs.dst[i].rd, segs[i].dst.ref, true);
-    }
-    return hv_reply(hv, 0, 0, 0, count, sizeof(*status));
 }
 
 /* --- grant sharing (guest side) --- */
@@ -353,7 +259,7 @@ size_t hv_grant_share(struct hv_conn *c, const struct hv_req *req)
         }
         if (err) {
             for (uint32_t j = 0; j < i; j++)
-                release_share(d, items[j].ref);
+                hv_gref_release(d, items[j].ref);
             return hv_reply(hv, err, 0, 0, 0, 0);
         }
         d->grefs[items[i].ref].share_frame = items[i].frame;
@@ -377,17 +283,26 @@ size_t hv_grant_unshare(struct hv_conn *c, const struct hv_req *req, const uint3
      * sees) keeps the whole request from happening. */
     for (uint32_t i = 0; i < req->count; i++) {
         uint16_t flags = __atomic_load_n(&d->gt[refs[i]].flags, __ATOMIC_ACQUIRE);
-        if (d->grefs[refs[i]].rd_pins || (flags & (GTF_reading | GTF_writing)))
+        if (__atomic_load_n(&d->g.act[refs[i]].rd_pins, __ATOMIC_ACQUIRE) ||
+            (flags & (GTF_reading | GTF_writing)))
             return hv_reply(c->hv, EBUSY, 0, 0, 0, 0);
     }
     for (uint32_t i = 0; i < req->count; i++)
         if (d->grefs[refs[i]].state == HV_GREF_SHARED) /* a ref listed twice */
-            release_share(d, refs[i]);
+            hv_gref_release(d, refs[i]);
     return hv_reply(c->hv, 0, 0, 0, 0, 0);
 }
 
 void hv_grant_conn_closed(struct hv_conn *c)
 {
+    if (c->journal) {
+        journal_replay(c);
+        munmap(c->journal, HV_JOURNAL_SIZE);
+        c->journal = NULL;
+    }
+    if (c->journal_fd >= 0)
+        close(c->journal_fd);
+    c->journal_fd = -1;
     while (c->maps) {
         struct hv_mapping *m = c->maps;
         c->maps = m->next;
@@ -401,12 +316,12 @@ void hv_grant_conn_closed(struct hv_conn *c)
             struct hv_gref *a = &d->grefs[r];
             if (a->state != HV_GREF_SHARED || a->owner != c)
                 continue;
-            if (a->rd_pins) {
+            if (__atomic_load_n(&d->g.act[r].rd_pins, __ATOMIC_ACQUIRE)) {
                 a->state = HV_GREF_ORPHAN;
                 a->owner = NULL;
                 c->shared--;
             } else {
-                release_share(d, r);
+                hv_gref_release(d, r);
             }
         }
     }

@@ -11,6 +11,7 @@
 #define XENSIM_HV_INTERNAL_H
 
 #include "hv.h"
+#include "hv_gcopy.h"
 #include "hv_pidref.h"
 #include "hv_proto.h"
 
@@ -30,12 +31,10 @@ enum hv_gref_state {
     HV_GREF_ORPHAN,   /* its handle closed while it was mapped: freed on unpin */
 };
 
+/* The pin counts and latched frame/grantee are in the shared active table
+ * (struct hv_active, hv_gcopy.h); this is the daemon's own part. */
 struct hv_gref {
-    uint32_t rd_pins; /* mappings and copies in progress (any mode) */
-    uint32_t wr_pins; /* of which writable */
-    uint32_t frame;   /* frame latched at first pin (Xen's act->frame) */
-    uint16_t domid;   /* grantee latched at first pin */
-    uint8_t state;    /* enum hv_gref_state */
+    uint8_t state; /* enum hv_gref_state */
     uint32_t share_frame;
     struct hv_conn *owner; /* sharing handle (HV_GREF_SHARED) */
 };
@@ -65,6 +64,9 @@ struct hv_domain {
     uint8_t *mem;
     int gt_fd;
     grant_entry_v1_t *gt; /* shared with the guest side, which writes it */
+    int act_fd;           /* the active table, shared with dom0's processes */
+    struct hv_active_hdr *act_hdr;
+    struct hv_gdom g; /* gt, active entries, memory: what grant checks and copies use */
     struct hv_gref *grefs;
     uint64_t *frame_used; /* bitmap */
     uint64_t frames_used;
@@ -102,6 +104,8 @@ struct hv_conn {
     /* GNT */
     struct hv_mapping *maps;
     uint32_t next_map_id;
+    struct hv_journal_ent *journal; /* dom0's: pins its client-side copies hold */
+    int journal_fd;
     uint64_t mapped_pages;
     /* GNTSHR */
     uint32_t shared;
@@ -121,6 +125,7 @@ struct hv {
     struct hv_domain *dead;    /* destroyed, still mapped by someone */
     struct hv_conn *conns;
     uint64_t next_conn_id;
+    uint32_t pid;      /* ours: the lock id in shared active entries */
     uint32_t link_gen; /* generations of event-channel link words */
     uint8_t *rxbuf;    /* one request at a time */
     uint8_t *txbuf;
@@ -141,8 +146,14 @@ int hv_memfd(const char *what, unsigned domid, uint64_t size);
 int hv_reopen_ro(int fd);
 
 /* hv_grant.c */
-int16_t hv_gref_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable);
-void hv_gref_unpin(struct hv_domain *rd, uint32_t ref, bool writable);
+/* Ends a shared grant and frees its ref and frame (no pins left). */
+void hv_gref_release(struct hv_domain *d, uint32_t ref);
+int16_t hv_dom_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable);
+void hv_dom_unpin(struct hv_domain *rd, uint32_t ref, bool writable);
+/* GNT open: dom0's handles get a pin journal (fd to send in *fd). 0 or errno. */
+int hv_grant_conn_open(struct hv_conn *c, int *fd);
+/* HV_OP_GNT_DOMAIN (dom0 only): a domain's memory, grant table, active table. */
+size_t hv_grant_domain(struct hv_conn *c, const struct hv_req *req, int *fds, unsigned *nfds);
 /* Each returns the reply's length (see hv_reply), and may set *fd_out. */
 size_t hv_grant_map(struct hv_conn *c, const struct hv_req *req, const uint32_t *refs, int *fd_out);
 size_t hv_grant_unmap(struct hv_conn *c, const struct hv_req *req);

@@ -64,7 +64,8 @@ enum hv_kind {
 enum hv_op {
     /* arg[0] kind, arg[1] HV_PROTO_VERSION. Reply: val[0] the domid the
      * connection acts as, val[1] the number of frames of its memory. Fds:
-     * GNTSHR gets [memory memfd, grant table memfd]; EVTCHN gets [its
+     * GNTSHR gets [memory memfd, grant table memfd]; GNT of dom0 gets [its
+     * pin journal] (sim/hv/hv_gcopy.h), others none; EVTCHN gets [its
      * shared page, its control page (read-only), its doorbell eventfd]
      * (see below). */
     HV_OP_OPEN = 1,
@@ -99,6 +100,11 @@ enum hv_op {
      * [its shared page, its doorbell]. ENOTCONN when the port is not (or no
      * longer) connected. */
     HV_OP_EV_PEER = 10,
+    /* GNT, dom0's only (EPERM otherwise). arg[0] a domid. Reply: val[0] its
+     * number of frames; fds [its memory, its grant table, its active table
+     * (sim/hv/hv_gcopy.h)], with which dom0 copies without a round trip.
+     * ESRCH for no such domain. */
+    HV_OP_GNT_DOMAIN = 11,
 };
 
 struct hv_req {
