@@ -298,7 +298,9 @@ static void on_task(struct iscsi_context *ctx, int status, void *command_data, v
 static int iscsi_submit(struct pv_storage *s, struct pv_storage_req *req)
 {
     struct iscsi_store *st = to_st(s);
-    if (req->length % st->block)
+    /* READ/WRITE(16) carry a 32-bit byte count in libiscsi's API; discards
+     * of any size are split (issue()). */
+    if (req->length % st->block || (req->op != PV_STORAGE_DISCARD && req->length > UINT32_MAX))
         return -EINVAL;
     struct icmd *c = get_cmd(st);
     if (!c)
