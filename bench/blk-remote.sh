@@ -7,7 +7,7 @@
 #   NFS:   nfs-cp (libnfs-utils) copying the image out, against a 1 MiB
 #          sequential read of the whole disk by fio.
 # Prints one line per result: RATIO <name> <value> (<what it divides>).
-#   bench/remote_bench.sh            (PVBACK_BIN defaults to build/bin)
+#   bench/blk-remote.sh, or bench/run blk (PVBACK_BIN defaults to build/bin)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export PVBACK_SRC=${PVBACK_SRC:-$(cd "$here/.." && pwd)}
