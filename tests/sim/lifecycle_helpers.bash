@@ -84,15 +84,22 @@ lc_stop_watch() {
     fi
 }
 
-# lc_wait SECONDS WHAT CMD...: polls CMD every 0.05 s.
-lc_wait() {
-    local n=$(($1 * 20)) what=$2
-    shift 2
+# lc_poll SECONDS CMD...: polls CMD every 0.05 s; false when it never held.
+lc_poll() {
+    local n=$(($1 * 20))
+    shift
     until "$@" >/dev/null 2>&1; do
         n=$((n - 1))
-        [ $n -gt 0 ] || fail "timed out waiting for: $what"
+        [ $n -gt 0 ] || return 1
         sleep 0.05
     done
+}
+
+# lc_wait SECONDS WHAT CMD...: lc_poll, failing the test on a timeout.
+lc_wait() {
+    local secs=$1 what=$2
+    shift 2
+    lc_poll "$secs" "$@" || fail "timed out waiting for: $what"
 }
 
 # lc_guest NAME [DISK_MB]: a guest config with a disk (an image of its own)
@@ -162,7 +169,8 @@ lc_hv_state() {
 # hypervisor, xenstore nodes (compared with XS_BASELINE, a `xenstore-ls -f`).
 lc_assert_clean() {
     local what=$1 base=$2 left
-    lc_wait 15 "$what: the backends stopped" eval "! ls '$SIM_DIR/pvback' 2>/dev/null | grep -qv '\\.sock\$'"
+    lc_poll 15 eval "! ls -R '$SIM_DIR/pvback' 2>/dev/null | grep -qvE '\\.sock\$|^\$|:\$'" ||
+        fail "$what: backends' run files left: $(ls -R "$SIM_DIR/pvback")"
     lc_wait 10 "$what: no guest process" eval '[ -z "$(lc_sim_procs)" ]'
     left=$(lc_hv_state)
     grep -qvE '^domain 0: .* 0 grants shared, 0 grants mapped by others, 0 event channels, 0 handles$' <<<"$left" &&
