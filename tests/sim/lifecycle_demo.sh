@@ -19,7 +19,14 @@ no_leftovers() {
     local what=$1 ns procs
     ns=$(ip netns list | grep -E '^(pvdemo-dom0|xs-pvdemo|xs-pvdemo-peer)( |$)' || true)
     [ -z "$ns" ] || fail "$what: namespaces left: $ns"
-    procs=$(pgrep -af '/tmp/pvback-demo\.|xensim-guest|pvback-demo' | grep -v pgrep || true)
+    # The demo's processes: run in its directory (XENSIM_DIR) or naming it
+    # (pvback-watch); other tests' guests running meanwhile are not ours.
+    procs=$(for p in /proc/[0-9]*; do
+        if grep -qsz '^XENSIM_DIR=/tmp/pvback-demo\.' "$p/environ" ||
+            grep -qsa '/tmp/pvback-demo\.' "$p/cmdline"; then
+            [ "${p#/proc/}" = "$BASHPID" ] || echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline")"
+        fi
+    done)
     [ -z "$procs" ] || fail "$what: processes left: $procs"
     ! ls -d /tmp/pvback-demo.* 2>/dev/null || fail "$what: working directory left"
     [ ! -e /run/lock/pvback-demo.pid ] || fail "$what: lock file left"
