@@ -24,6 +24,7 @@ done
 
 bench_cleanup() {
     local rc=$?
+    set +e # a cleanup goes all the way; "(exit $rc)" below only hands rc on
     srv_cleanup
     (exit $rc)
     blk_cleanup

@@ -21,6 +21,7 @@ fi
 
 remote_cleanup() {
     local rc=$?
+    set +e # a cleanup goes all the way; "(exit $rc)" below only hands rc on
     srv_cleanup
     (exit $rc)
     blk_cleanup
