@@ -20,6 +20,8 @@
 #include "log.h"
 #include "loop.h"
 #include "platform.h"
+#include "sandbox.h"
+#include "status.h"
 #include "vbd.h"
 #include "xenbus.h"
 #include "xs.h"
@@ -29,7 +31,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: pvback-blk [--platform xen|sim:DIR] [--frontend-domid N] "
                  "[--type vbd|vbd3]\n"
                  "                  [--max-queues N] [--max-persistent-grants N] "
-                 "[--engine aio|uring|null]\n");
+                 "[--engine aio|uring|null]\n"
+                 "                  [--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]\n");
 }
 
 static int parse_num(const char *opt, const char *s, int min, int max, int *out)
@@ -56,6 +59,9 @@ int main(int argc, char **argv)
         {"max-queues", required_argument, NULL, 'q'},
         {"max-persistent-grants", required_argument, NULL, 'g'},
         {"engine", required_argument, NULL, 'e'},
+        {"user", required_argument, NULL, 'u'},
+        {"seccomp", no_argument, NULL, 's'},
+        {"sandbox-selftest", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -63,6 +69,8 @@ int main(int argc, char **argv)
     int fe_domid = -1, q = VBD_MAX_QUEUES_DEFAULT, g = VBD_MAX_PGRANTS_DEFAULT;
     struct vbd_config cfg = {0};
     struct pv_xenbus_ops ops = vbd_xenbus_ops;
+    struct pv_sandbox sb = {.uid = -1, .gid = -1, .keep_cap = -1};
+    const char *user = NULL;
     int c;
 
     pv_log_init("pvback-blk");
@@ -97,6 +105,15 @@ int main(int argc, char **argv)
             }
             cfg.engine = optarg;
             break;
+        case 'u':
+            user = optarg;
+            break;
+        case 's':
+            sb.seccomp = true;
+            break;
+        case 'T':
+            sb.selftest = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -109,10 +126,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    char err[256];
+    if (user && pv_sandbox_parse_user(user, fe_domid, &sb, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pvback-blk: %s\n", err);
+        return 2;
+    }
     cfg.max_queues = (unsigned int)q;
     cfg.max_pgrants = (unsigned int)g;
 
-    char err[256];
     if (pv_platform_init(platform, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvback-blk: %s\n", err);
         return 1;
@@ -131,11 +152,21 @@ int main(int argc, char **argv)
         snprintf(proc, sizeof(proc), "%s-all", ops.type);
     else
         snprintf(proc, sizeof(proc), "%s-%d", ops.type, fe_domid);
-    if (pv_journal_dir_prepare(proc, -1, -1, jdir, sizeof(jdir)) == 0)
+    if (pv_journal_dir_prepare(proc, sb.uid, sb.gid, jdir, sizeof(jdir)) == 0)
         cfg.journal_dir = jdir;
     else
         pv_warn("no in-flight journal directory (%s): a restart re-reads the rings",
                 strerror(errno));
+    struct pv_status *status = pv_status_open(loop, ops.type, fe_domid);
+    /* Everything opened at start is open: into the sandbox (images, grant
+     * and event channel handles are opened later, as the sandboxed user). */
+    if (pv_sandbox_enter(&sb, err, sizeof(err)) < 0) {
+        pv_err("sandbox: %s", err);
+        pv_status_close(status);
+        pv_xs_close(xs);
+        pv_loop_free(loop);
+        return 1;
+    }
     pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
     pv_loop_add_signal(loop, SIGINT, on_signal, loop);
     struct pv_xenbus_backend *be =
@@ -146,6 +177,7 @@ int main(int argc, char **argv)
         rc = pv_loop_run(loop) < 0 ? 1 : 0;
         pv_xenbus_backend_free(be);
     }
+    pv_status_close(status);
     pv_xs_close(xs);
     pv_loop_free(loop);
     return rc;
