@@ -1,8 +1,17 @@
 /* Logging: see log.h. Messages are formatted into one buffer and written with
  * a single write(2) so that lines from several processes sharing a log file
- * do not interleave. */
+ * do not interleave.
+ *
+ * A guest controls much of what a backend logs (every refused request, every
+ * reconnect), so the log itself is bounded: a token bucket lets through
+ * PV_LOG_RATE lines a second with bursts of PV_LOG_BURST, and a line counting
+ * the suppressed ones follows once tokens are back. Without it a broken or
+ * hostile frontend can fill dom0's disk through the backend's log. */
 #include "log.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +23,50 @@ static const char *log_prog = "pvback";
 static enum pv_log_level log_level = PV_LOG_INFO;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+#define PV_LOG_RATE  200  /* lines per second, sustained */
+#define PV_LOG_BURST 2000 /* lines at once */
+
+static double log_tokens = PV_LOG_BURST;
+static uint64_t log_last_ns;
+static unsigned long log_suppressed;
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool log_take(uint64_t now)
+{
+    if (log_last_ns)
+        log_tokens += (double)(now - log_last_ns) * PV_LOG_RATE / 1e9;
+    log_last_ns = now;
+    if (log_tokens > PV_LOG_BURST)
+        log_tokens = PV_LOG_BURST;
+    if (log_tokens < 1.0) {
+        log_suppressed++;
+        return false;
+    }
+    log_tokens -= 1.0;
+    return true;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Takes a token; false when the line must be dropped. */
+static bool log_admit(void)
+{
+    uint64_t now = mono_ns();
+    bool ok;
+
+    pthread_mutex_lock(&log_lock);
+    ok = log_take(now);
+    pthread_mutex_unlock(&log_lock);
+    return ok;
+}
 
 void pv_log_init(const char *progname)
 {
@@ -55,11 +108,19 @@ void pv_vlog(const struct pv_logctx *ctx, enum pv_log_level level, const char *f
 {
     char buf[1024];
     struct timespec ts;
+    unsigned long dropped;
     size_t n;
     int r;
 
-    if (level > log_level)
+    if (level > log_level || !log_admit())
         return;
+    pthread_mutex_lock(&log_lock);
+    dropped = log_suppressed;
+    log_suppressed = 0;
+    pthread_mutex_unlock(&log_lock);
+    if (dropped) {
+        pv_log(PV_LOG_WARN, "log: %lu lines suppressed (over %d lines/s)", dropped, PV_LOG_RATE);
+    }
     clock_gettime(CLOCK_REALTIME, &ts);
     r = snprintf(buf, sizeof(buf), "%lld.%03ld %s[%d] %s: %s%s", (long long)ts.tv_sec,
                  ts.tv_nsec / 1000000, log_prog, (int)getpid(), level_names[level],
