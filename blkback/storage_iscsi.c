@@ -9,10 +9,11 @@
  *
  * Session loss: libiscsi reconnects by itself (a new TCP connection and
  * login) and re-sends every command that was in flight, so a target restart
- * costs the guest nothing. If the target stays away longer than the timeout,
- * the context is torn down (libiscsi cancels what it held and this driver
- * fails those requests with EIO), and from then on the driver keeps trying
- * a fresh login every tick while failing new requests at once. */
+ * costs the guest nothing. When libiscsi gives up on a session (its service
+ * call fails, or it cancels commands), this driver tears the context down,
+ * parks the commands it held, logs in afresh and re-issues them. Only if the
+ * target stays away longer than the timeout do the parked commands fail
+ * with EIO, and new ones too until a fresh login succeeds. */
 #include "storage_iscsi.h"
 
 #include <ctype.h>
@@ -43,7 +44,7 @@ struct icmd {
     int retries;
     uint64_t lba, blocks; /* what is left to do (discard is split in chunks) */
     struct unmap_list um;
-    struct icmd *next_free;
+    struct icmd *next_free; /* on the free list, or on the parked list */
 };
 
 struct iscsi_store {
@@ -51,8 +52,12 @@ struct iscsi_store {
     struct pv_remote_poll poll;
     struct iscsi_context *ctx;
     bool logged_in;  /* ctx is a live session (or one libiscsi is re-establishing) */
+    bool broken;     /* libiscsi gave up on ctx: a fresh login is needed */
     bool connecting; /* a fresh login of our own is under way on ctx */
     bool connect_failed;
+    bool tearing_down;   /* inside iscsi_destroy_context() of a lost session */
+    bool gave_up;        /* no session for longer than the timeout */
+    struct icmd *parked; /* commands waiting for a fresh session */
     struct pv_iscsi_url url;
     char name[PV_URL_PATH_MAX]; /* the URL without password, for messages */
     char user[PV_URL_CRED_MAX], password[PV_URL_CRED_MAX];
@@ -182,7 +187,9 @@ static struct iscsi_context *new_context(struct iscsi_store *st, char *err, size
 
 static void update_socket(struct iscsi_store *st)
 {
-    if (st->ctx)
+    /* A context libiscsi gave up on, or a failed login, waits for the tick:
+     * its socket may stay hung up and would keep the loop spinning. */
+    if (st->ctx && !st->broken && !(st->connecting && st->connect_failed))
         pv_remote_poll_set_socket(&st->poll, iscsi_get_fd(st->ctx), iscsi_which_events(st->ctx));
     else
         pv_remote_poll_set_socket(&st->poll, -1, 0);
@@ -212,6 +219,12 @@ static void finish(struct icmd *c, int64_t result)
     put_cmd(c);
     st->completed++;
     pv_storage_complete(&st->base, req, result);
+}
+
+static void park(struct icmd *c)
+{
+    c->next_free = c->st->parked;
+    c->st->parked = c;
 }
 
 static void on_task(struct iscsi_context *ctx, int status, void *command_data, void *private);
@@ -259,7 +272,7 @@ static int64_t task_result(struct iscsi_store *st, struct icmd *c, int status,
         return task->sense.key == SCSI_SENSE_DATA_PROTECTION ? -EROFS : -EIO;
     }
     if (status == SCSI_STATUS_CANCELLED)
-        pv_warn("%s: command 0x%02x cancelled: the target stayed away longer than %u s", st->name,
+        pv_warn("%s: command 0x%02x failed: no session for longer than %u s", st->name,
                 task->cdb[0], st->timeout_s);
     else
         pv_warn("%s: command 0x%02x failed with status %d: %s", st->name, task->cdb[0], status,
@@ -273,6 +286,15 @@ static void on_task(struct iscsi_context *ctx, int status, void *command_data, v
     struct icmd *c = private;
     struct iscsi_store *st = c->st;
     struct scsi_task *task = command_data;
+    if (status == SCSI_STATUS_CANCELLED && !st->gave_up) {
+        /* libiscsi dropped the command with its session (or we are tearing
+         * that down): it goes out again on the next one. */
+        scsi_free_scsi_task(task);
+        if (!st->tearing_down)
+            st->broken = true;
+        park(c);
+        return;
+    }
     bool unit_attention =
         status == SCSI_STATUS_CHECK_CONDITION && task->sense.key == SCSI_SENSE_UNIT_ATTENTION;
     int64_t rc = unit_attention && c->retries < UA_RETRIES ? 1 : task_result(st, c, status, task);
@@ -322,11 +344,15 @@ static int iscsi_submit(struct pv_storage *s, struct pv_storage_req *req)
         for (int i = 0; i < req->iovcnt; i++)
             c->iov[i] = (struct scsi_iovec){req->iov[i].iov_base, req->iov[i].iov_len};
     }
-    if (!st->logged_in || st->connecting) {
+    if (st->gave_up) {
         /* Past the timeout with no session: fail now rather than hold the
          * guest's request for a target that may never come back. */
         put_cmd(c);
         pv_storage_defer(s, req, -EIO);
+        return 0;
+    }
+    if (!st->logged_in || st->broken) {
+        park(c);
         return 0;
     }
     int rc = issue(c);
@@ -368,7 +394,7 @@ static int iscsi_refresh_size(struct pv_storage *s, uint64_t *size)
     /* Asynchronous: the answer lands in info.size for the next call. A
      * synchronous READ CAPACITY would run libiscsi's own loop, and with it
      * other requests' callbacks, from inside the caller. */
-    if (st->logged_in && !st->connecting && !st->capacity_pending &&
+    if (st->logged_in && !st->broken && !st->capacity_pending &&
         iscsi_readcapacity16_task(st->ctx, (int)st->url.lun, on_capacity, st))
         st->capacity_pending = true;
     update_socket(st);
@@ -382,46 +408,76 @@ static void on_fresh_login(struct iscsi_context *ctx, int status, void *command_
     (void)command_data;
     struct iscsi_store *st = private;
     st->connecting = false;
-    if (status == SCSI_STATUS_GOOD) {
-        st->logged_in = true;
-        st->down_since_ms = 0;
-        pv_info("%s: logged in to the target again", st->name);
-    } else {
+    if (status != SCSI_STATUS_GOOD) {
         st->connect_failed = true;
+        return;
+    }
+    st->logged_in = true;
+    st->gave_up = false;
+    st->down_since_ms = 0;
+    pv_info("%s: logged in to the target again", st->name);
+    struct icmd *c = st->parked;
+    st->parked = NULL;
+    while (c) {
+        struct icmd *next = c->next_free;
+        c->retries = 0;
+        if (issue(c) < 0)
+            finish(c, -EIO);
+        c = next;
     }
 }
 
-/* Once a tick: notice a lost session, give up on it after the timeout, and
- * then keep trying fresh logins. */
+/* Fails every parked command (after the timeout). */
+static void fail_parked(struct iscsi_store *st)
+{
+    struct icmd *c = st->parked;
+    st->parked = NULL;
+    while (c) {
+        struct icmd *next = c->next_free;
+        finish(c, -EIO);
+        c = next;
+    }
+}
+
+/* Once a tick: notice a lost session, let libiscsi re-establish it, or
+ * when it gave up, log in afresh; fail what waits once the timeout passed. */
 static void tick(struct iscsi_store *st)
 {
     char err[256];
     uint64_t now = pv_now_ms();
 
-    if (st->logged_in) {
-        if (iscsi_is_logged_in(st->ctx)) {
-            if (st->down_since_ms)
-                pv_info("%s: session re-established", st->name);
-            st->down_since_ms = 0;
-            return;
-        }
-        if (!st->down_since_ms) {
-            st->down_since_ms = now;
-            pv_warn("%s: session lost (%s); reconnecting", st->name, iscsi_get_error(st->ctx));
-        }
-        if (now - st->down_since_ms < st->timeout_s * 1000ull)
-            return;
-        pv_err("%s: no session for %u s: failing in-flight requests", st->name, st->timeout_s);
-        st->logged_in = false;
-        st->capacity_pending = false;
-        iscsi_destroy_context(st->ctx); /* cancels (and so fails) what it holds */
-        st->ctx = NULL;
+    if (st->logged_in && !st->broken && iscsi_is_logged_in(st->ctx)) {
+        if (st->down_since_ms)
+            pv_info("%s: session re-established", st->name);
+        st->down_since_ms = 0;
+        return;
     }
+    if (!st->down_since_ms) {
+        st->down_since_ms = now;
+        pv_warn("%s: session lost (%s); reconnecting", st->name,
+                st->ctx ? iscsi_get_error(st->ctx) : "no context");
+    }
+    if (!st->gave_up && now - st->down_since_ms >= st->timeout_s * 1000ull) {
+        pv_err("%s: no session for %u s: failing requests until the target is back", st->name,
+               st->timeout_s);
+        st->gave_up = true;
+        fail_parked(st);
+    }
+    if (st->logged_in && !st->broken && !st->gave_up)
+        return; /* libiscsi is re-establishing it, re-sending what it holds */
     /* An attempt that has not called back in time is abandoned for a new one. */
     if (st->connecting && !st->connect_failed && now - st->connect_ms < PV_REMOTE_RETRY_MS)
         return;
-    if (st->ctx)
+    if (st->ctx) {
+        /* Cancels what the context holds: parked (or, past the timeout, failed). */
+        st->logged_in = false;
+        st->capacity_pending = false;
+        st->tearing_down = true;
         iscsi_destroy_context(st->ctx);
+        st->tearing_down = false;
+        st->ctx = NULL;
+    }
+    st->broken = false;
     st->connect_failed = false;
     st->ctx = new_context(st, err, sizeof(err));
     if (!st->ctx)
@@ -441,11 +497,12 @@ static int iscsi_reap(struct pv_storage *s)
     bool ticked;
     st->completed = 0;
     pv_remote_poll_check(&st->poll, &revents, &ticked);
-    if (st->ctx && (revents || ticked) && iscsi_service(st->ctx, revents) < 0) {
+    if (st->ctx && !st->broken && (revents || ticked) && iscsi_service(st->ctx, revents) < 0) {
+        /* Logged once, by tick(), as the session loss. */
         if (st->connecting)
             st->connect_failed = true;
         else
-            pv_warn("%s: %s", st->name, iscsi_get_error(st->ctx));
+            st->broken = true;
     }
     if (ticked)
         tick(st);
@@ -462,7 +519,7 @@ static void iscsi_close(struct pv_storage *s)
 {
     struct iscsi_store *st = to_st(s);
     if (st->ctx) {
-        if (st->logged_in && iscsi_is_logged_in(st->ctx))
+        if (st->logged_in && !st->broken && iscsi_is_logged_in(st->ctx))
             iscsi_logout_sync(st->ctx);
         iscsi_destroy_context(st->ctx);
     }

@@ -11,6 +11,9 @@
  *                            it back and verifying, for SECS seconds (the
  *                            script restarts the server meanwhile); no
  *                            request may fail; BACKING holds the last ones
+ *   idle URL BACKING SECS    the store open and idle for SECS seconds (the
+ *                            script takes the server away meanwhile), then
+ *                            one write, read back and found in BACKING
  *
  * Exit status 0 on success, 1 with a message on the first failure. */
 #include <errno.h>
@@ -304,11 +307,35 @@ static int cmd_soak(const char *backing, unsigned int secs)
     return 0;
 }
 
+static int cmd_idle(const char *backing, unsigned int secs)
+{
+    uint64_t end = pv_now_ms() + secs * 1000ull;
+    while (pv_now_ms() < end)
+        pv_loop_run_once(loop, 200);
+    uint8_t *w = alloc_buf(SLOT_SIZE), *r = alloc_buf(SLOT_SIZE);
+    fill(w, 0, SLOT_SIZE, 77);
+    struct iovec iov = {w, SLOT_SIZE};
+    int64_t rc = run(PV_STORAGE_WRITE, 0, 0, &iov, 1);
+    if (rc != SLOT_SIZE)
+        fail("idle: write after the outage: %" PRId64, rc);
+    iov.iov_base = r;
+    rc = run(PV_STORAGE_READ, 0, 0, &iov, 1);
+    if (rc != SLOT_SIZE || !matches(r, 0, SLOT_SIZE, 77))
+        fail("idle: read after the outage: %" PRId64, rc);
+    if (run(PV_STORAGE_FLUSH, 0, 0, NULL, 0) != 0)
+        fail("idle: flush after the outage failed");
+    check_backing(backing, 0, SLOT_SIZE, 77, false);
+    free(w);
+    free(r);
+    printf("idle: I/O after the outage verified in the backing file\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     pv_log_init("remote-check");
     if (argc < 3) {
-        fprintf(stderr, "usage: %s open|io|soak URL [BACKING [SECS]]\n", argv[0]);
+        fprintf(stderr, "usage: %s open|io|soak|idle URL [BACKING [SECS]]\n", argv[0]);
         return 2;
     }
     const char *cmd = argv[1];
@@ -337,6 +364,8 @@ int main(int argc, char **argv)
         rc = cmd_io(argv[3]);
     else if (!strcmp(cmd, "soak") && argc == 5)
         rc = cmd_soak(argv[3], (unsigned)atoi(argv[4]));
+    else if (!strcmp(cmd, "idle") && argc == 5)
+        rc = cmd_idle(argv[3], (unsigned)atoi(argv[4]));
     else
         fail("bad arguments");
     pv_storage_close(st);

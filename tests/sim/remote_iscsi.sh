@@ -55,6 +55,32 @@ wait $soak || { cat "$SRV_DIR/soak.log" >&2; fail "I/O failed across a target re
 grep -q "session lost" "$SRV_DIR/soak.log" || { cat "$SRV_DIR/soak.log" >&2; fail "the session never dropped: the test proved nothing"; }
 tail -n 1 "$SRV_DIR/soak.log"
 
+echo "== target away for a while (libiscsi gives up on the session: a fresh login)"
+REMOTE_TIMEOUT=30 remote_check soak "$SRV_TGT_URL" "$SRV_DIR/lun.img" 16 >"$SRV_DIR/soak.log" 2>&1 &
+soak=$!
+soak_started
+sleep 1
+srv_tgtd_restart 8
+wait $soak || { cat "$SRV_DIR/soak.log" >&2; fail "I/O failed across an 8 s outage"; }
+lines=$(wc -l <"$SRV_DIR/soak.log")
+[ "$lines" -lt 100 ] || { tail -n 20 "$SRV_DIR/soak.log" >&2; fail "$lines log lines for one outage: a busy loop?"; }
+tail -n 1 "$SRV_DIR/soak.log"
+
+echo "== idle store, target away past the timeout, then back: service resumes"
+REMOTE_TIMEOUT=3 remote_check idle "$SRV_TGT_URL" "$SRV_DIR/lun.img" 14 >"$SRV_DIR/idle.log" 2>&1 &
+idle=$!
+grep_started() { grep -q " bytes" "$SRV_DIR/idle.log"; }
+srv_wait "the idle check's open" 600 grep_started
+sleep 1
+srv_tgtd_kill
+sleep 6
+srv_tgtd_start 64M
+wait $idle || { cat "$SRV_DIR/idle.log" >&2; fail "no service after the target came back"; }
+grep -q "no session for 3 s" "$SRV_DIR/idle.log" || { cat "$SRV_DIR/idle.log" >&2; fail "the timeout never passed: the test proved nothing"; }
+lines=$(wc -l <"$SRV_DIR/idle.log")
+[ "$lines" -lt 50 ] || { tail -n 20 "$SRV_DIR/idle.log" >&2; fail "$lines log lines for one outage: a busy loop?"; }
+tail -n 1 "$SRV_DIR/idle.log"
+
 echo "== target away longer than the timeout"
 REMOTE_TIMEOUT=2 remote_check soak "$SRV_TGT_URL" "$SRV_DIR/lun.img" 8 >"$SRV_DIR/soak.log" 2>&1 &
 soak=$!

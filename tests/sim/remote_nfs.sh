@@ -40,6 +40,21 @@ for url in "$SRV_NFS3_URL" "$SRV_NFS4_URL"; do
     tail -n 1 "$SRV_DIR/soak.log"
 done
 
+echo "== idle store, server away past the timeout, then back: service resumes"
+REMOTE_TIMEOUT=3 remote_check idle "$SRV_NFS3_URL" "$img" 14 >"$SRV_DIR/idle.log" 2>&1 &
+idle=$!
+grep_started() { grep -q " bytes" "$SRV_DIR/idle.log"; }
+srv_wait "the idle check's open" 600 grep_started
+sleep 1
+srv_nfs_kill
+sleep 6
+srv_nfs_start 64M
+wait $idle || { cat "$SRV_DIR/idle.log" >&2; fail "no service after the server came back"; }
+grep -q "no session for 3 s" "$SRV_DIR/idle.log" || { cat "$SRV_DIR/idle.log" >&2; fail "the timeout never passed: the test proved nothing"; }
+lines=$(wc -l <"$SRV_DIR/idle.log")
+[ "$lines" -lt 50 ] || { tail -n 20 "$SRV_DIR/idle.log" >&2; fail "$lines log lines for one outage: a busy loop?"; }
+tail -n 1 "$SRV_DIR/idle.log"
+
 echo "== server away longer than the timeout"
 REMOTE_TIMEOUT=2 remote_check soak "$SRV_NFS3_URL" "$img" 8 >"$SRV_DIR/soak.log" 2>&1 &
 soak=$!
