@@ -95,6 +95,7 @@ struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
         .act = (struct hv_active *)(void *)((uint8_t *)d->act_hdr + HV_ACTIVE_OFFSET),
         .mem = d->mem,
         .nr_frames = d->nr_frames,
+        .probe_holders = true,
     };
     d->grefs = calloc(HV_GNTTAB_ENTRIES, sizeof(*d->grefs));
     d->frame_used = calloc((d->nr_frames + 63) / 64, sizeof(uint64_t));

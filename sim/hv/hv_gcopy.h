@@ -8,8 +8,14 @@
  * memfd per domain (struct hv_active after one header page) that the daemon
  * and dom0's processes share; each entry has a small lock (the holder's pid)
  * held only while its counts and the entry's flags change, never during a
- * copy. A holder that dies inside that window is recognised (kill(pid, 0)
- * fails) and its lock taken over.
+ * copy. A holder that dies inside that window: the daemon takes its locks
+ * back when its connection closes (journal replay), and the daemon itself,
+ * which must never wait on a dead process, also probes the holder with
+ * kill(pid, 0). Clients do not probe: a sandboxed backend may not kill().
+ * Clients reach their own buffers with process_vm_readv/writev on their own
+ * pid, so that a bad local address is GNTST_bad_virt_addr as on gntdev: a
+ * sandbox around a dom0 backend on xensim must allow those two calls with
+ * the process's own pid.
  *
  * A dom0 grant-mapping handle also has a pin journal shared with the daemon:
  * a copy records each pin it holds there, so that if the process dies in the
@@ -54,6 +60,7 @@ struct hv_gdom {
     struct hv_active *act; /* HV_GNTTAB_ENTRIES entries */
     uint8_t *mem;
     uint64_t nr_frames;
+    bool probe_holders; /* the daemon's view: take a dead holder's lock */
 };
 
 /* One pin a copy holds (pinned != 0 while held). */
@@ -66,7 +73,7 @@ struct hv_journal_ent {
 #define HV_JOURNAL_ENTRIES (2u * HV_MAX_BATCH) /* two sides per segment */
 #define HV_JOURNAL_SIZE    (HV_JOURNAL_ENTRIES * sizeof(struct hv_journal_ent))
 
-static inline void hv_active_lock(struct hv_active *a, uint32_t me)
+static inline void hv_active_lock(const struct hv_gdom *g, struct hv_active *a, uint32_t me)
 {
     for (unsigned spins = 1;; spins++) {
         uint32_t holder = 0;
@@ -75,7 +82,7 @@ static inline void hv_active_lock(struct hv_active *a, uint32_t me)
             return;
         if (spins % 64 == 0) {
             int e = errno;
-            if (holder != me && kill((pid_t)holder, 0) < 0 && errno == ESRCH)
+            if (g->probe_holders && holder != me && kill((pid_t)holder, 0) < 0 && errno == ESRCH)
                 __atomic_compare_exchange_n(&a->lock, &holder, 0, false, __ATOMIC_ACQ_REL,
                                             __ATOMIC_RELAXED);
             errno = e;
@@ -124,7 +131,7 @@ static inline int16_t hv_gref_pin(struct hv_gdom *g, uint32_t ref, unsigned ldom
         return GNTST_bad_gntref;
     a = &g->act[ref];
     word = (uint32_t *)(void *)&g->gt[ref]; /* flags (low half), domid (high half) */
-    hv_active_lock(a, me);
+    hv_active_lock(g, a, me);
     if (a->rd_pins && a->domid != ldomid) {
         st = GNTST_general_error;
         goto out;
@@ -179,7 +186,7 @@ static inline bool hv_gref_unpin(struct hv_gdom *g, uint32_t ref, bool writable,
 {
     bool idle;
 
-    hv_active_lock(&g->act[ref], me);
+    hv_active_lock(g, &g->act[ref], me);
     idle = hv_gref_unpin_locked(g, ref, writable);
     if (j)
         __atomic_store_n(&j->pinned, 0, __ATOMIC_RELEASE);

@@ -212,27 +212,41 @@ size_t hv_grant_domain(struct hv_conn *c, const struct hv_req *req, int *fds, un
     return hv_reply(c->hv, 0, (uint32_t)d->nr_frames, 0, 0, 0);
 }
 
+/* A journal entry's domain: live, or destroyed but still mapped. */
+static struct hv_domain *journal_domain(struct hv_conn *c, unsigned domid)
+{
+    struct hv_domain *d = hv_domain_find(c->hv, domid);
+
+    for (struct hv_domain *z = c->hv->dead; !d && z; z = z->next)
+        if (z->domid == domid)
+            d = z;
+    return d;
+}
+
 /* Drops the pins a dom0 process held in the middle of a copy when it went
  * (its journal says which), as if its copy had finished. */
 static void journal_replay(struct hv_conn *c)
 {
+    /* First the locks it may have died holding (they are its pid's): a
+     * journal entry is written before its ref is locked. */
+    for (uint32_t i = 0; i < HV_JOURNAL_ENTRIES && !hv_pidref_alive(&c->peer); i++) {
+        struct hv_domain *d = journal_domain(c, c->journal[i].domid);
+        uint32_t ref = c->journal[i].ref, pid = (uint32_t)c->peer.pid;
+        if (d && ref < HV_GNTTAB_ENTRIES)
+            __atomic_compare_exchange_n(&d->g.act[ref].lock, &pid, 0, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED);
+    }
     for (uint32_t i = 0; i < HV_JOURNAL_ENTRIES; i++) {
         struct hv_journal_ent e = c->journal[i];
         struct hv_domain *d;
         if (!__atomic_load_n(&c->journal[i].pinned, __ATOMIC_ACQUIRE))
             continue;
-        d = hv_domain_find(c->hv, e.domid);
-        for (struct hv_domain *z = c->hv->dead; !d && z; z = z->next)
-            if (z->domid == e.domid)
-                d = z;
+        d = journal_domain(c, e.domid);
         if (!d || e.ref >= HV_GNTTAB_ENTRIES)
             continue;
         pv_warn("hv: d0 (pid %d) went in the middle of a grant copy; dropping its pin of d%u ref "
                 "%u",
                 (int)c->peer.pid, e.domid, e.ref);
-        /* Its lock, if the process died holding it, is its pid's. */
-        if (__atomic_load_n(&d->g.act[e.ref].lock, __ATOMIC_ACQUIRE) == (uint32_t)c->peer.pid)
-            __atomic_store_n(&d->g.act[e.ref].lock, 0, __ATOMIC_RELEASE);
         hv_dom_unpin(d, e.ref, e.writable);
     }
 }
