@@ -62,5 +62,6 @@ for s in /e2e/scenarios/*.sh; do
         done
         echo "--- hotplug log (tail)"
         tail -20 /var/log/xen/hotplug.log 2>/dev/null
+        [ -f /var/log/pvback-watch.log ] && echo "--- pvback-watch log (tail)" && tail -40 /var/log/pvback-watch.log
     fi
 done

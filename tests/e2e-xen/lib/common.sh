@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the host side of the e2e-xen harness (sourced by ./run).
 # Everything big lives in the cache (CACHE), keyed so that a change of a
 # Debian package version or of a harness file rebuilds only what depends on it.

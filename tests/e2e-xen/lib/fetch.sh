@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # fetch_debs: downloads (never installs) the Debian packages both images are
 # made of and unpacks them into one tree. Sets DEBS_DIR (the cache entry),
 # ROOT (the unpacked tree), KVER, XEN_ELF, VMLINUZ and VMLINUX.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # build_fio: a small static fio for the guest, built from Debian's source
 # package. Debian's fio binary links librados, librbd, libgfapi, rdma and
 # pmem, which would make the guest image several times bigger and slower to

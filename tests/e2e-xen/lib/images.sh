@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Builds the two initramfs trees from the unpacked Debian packages (ROOT):
 #   guest: busybox, xen-blkfront/xen-netfront, fio, iperf3, xenstore tools,
 #          the guest agent (guest/init) and its jobs;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # boot LOG DOM0_ARGS: boots Xen, dom0 and its scenario run under
 # qemu-system-x86_64 (software emulation), the serial console timestamped
 # into LOG. Returns 0 when dom0 reported the end of its run, 1 on a hang
@@ -23,12 +24,11 @@ stop_qemu() { [ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null; }
 boot() {
     local log=$1 dom0_args=$2 pid size last_size last_change now start rc
     # -cpu max minus SMAP/SMEP: with them Xen faults writing the PV dom0's
-    # user-mode stack (create_bounce_frame). Minus AVX/AVX2: new in QEMU 7.2's
-    # emulation, and with them dom0 and guest programs crashed now and then
-    # after save/restore and migration; glibc falls back to SSE2. In a
-    # multiboot module's command line a literal comma is written twice.
+    # user-mode stack (create_bounce_frame). QEMU_CPU/QEMU_SMP are for
+    # experiments (see docs/e2e-xen.md, known problems). In a multiboot
+    # module's command line a literal comma is written twice.
     timeout -k 10 "$BOOT_TIMEOUT_S" qemu-system-x86_64 \
-        -accel tcg,thread=multi -cpu "${QEMU_CPU:-max,-smap,-smep,-avx,-avx2}" -smp 2 -m 3G \
+        -accel tcg,thread=multi -cpu "${QEMU_CPU:-max,-smap,-smep}" -smp "${QEMU_SMP:-2}" -m 3G \
         -display none -no-reboot -net none -monitor none -serial stdio \
         -kernel "$XEN_ELF" -append "$XEN_ARGS" \
         -initrd "$VMLINUZ console=hvc0 earlyprintk=xen loglevel=4 ${dom0_args//,/,,},$DOM0_INITRD" \
