@@ -411,6 +411,11 @@ fail:
 void vbd_ring_start(struct vbd_ring *r)
 {
     vbd_ring_after_io(r);
+    /* A ring in use before this process: its predecessor may have died
+     * between publishing responses and notifying, and the guest would wait
+     * for that event forever. One event more is harmless. */
+    if (!r->v->failed && (r->rsp_prod_pvt || hdr(r)->req_prod))
+        pv_evtchn_notify(r->evt, r->port);
 }
 
 void vbd_ring_count_one_off(struct vbd_ring *r)

@@ -155,6 +155,9 @@ int vif_host_set_mtu(struct vif *v);
 /* vif_queue.c: rings and event channels of one queue. */
 int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir);
 void vif_queue_disconnect(struct vif_queue *q);
+/* After connecting to rings already in use (a restarted pvback-net): one
+ * event to the guest, in case the predecessor died before its notification. */
+void vif_queue_kick_adopted(struct vif_queue *q);
 /* Fails the vif (xenbus error node) once; the rings are no longer used. */
 void vif_fail(struct vif *v, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Publishes responses on a ring and notifies the frontend if it asked. */

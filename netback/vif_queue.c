@@ -49,6 +49,18 @@ void vif_push_rx(struct vif_queue *q)
         pv_evtchn_notify(q->evt, q->rx_port);
 }
 
+void vif_queue_kick_adopted(struct vif_queue *q)
+{
+    /* Rings in use before this process (a restart): the predecessor may
+     * have died between publishing responses and notifying, and the guest
+     * would wait for that event forever. One event more is harmless. */
+    if (q->vif->failed || (!q->tx_rsp && !q->rx_rsp && !q->tx->req_prod && !q->rx->req_prod))
+        return;
+    pv_evtchn_notify(q->evt, q->tx_port);
+    if (q->rx_port != q->tx_port)
+        pv_evtchn_notify(q->evt, q->rx_port);
+}
+
 static void on_event(int fd, uint32_t events, void *arg)
 {
     (void)fd;

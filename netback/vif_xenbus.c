@@ -201,6 +201,7 @@ static int vif_connect(struct pv_xenbus_dev *dev)
     for (unsigned i = 0; i < nq; i++) {
         vif_tx_process(&v->queues[i]);
         vif_rx_process(&v->queues[i]);
+        vif_queue_kick_adopted(&v->queues[i]);
     }
     return 0;
 }

@@ -26,7 +26,7 @@ in_guest ra ip addr add 10.84.0.1/24 dev eth0
 in_guest rb ip addr add 10.84.0.2/24 dev eth0
 in_guest ra ping -c 1 -W 3 10.84.0.2 >/dev/null || fail "no ping before the kills"
 
-in_guest rb iperf3 -s -1 -B 10.84.0.2 >"$SIM_DIR/iperf-server.log" 2>&1 &
+in_guest rb iperf3 --forceflush -s -1 -B 10.84.0.2 >"$SIM_DIR/iperf-server.log" 2>&1 &
 server=$!
 sleep 0.5
 in_guest ra timeout $((secs + 60)) iperf3 -J -c 10.84.0.2 -t "$secs" -i 1 \
@@ -42,9 +42,10 @@ for k in $(seq 1 "$kills"); do
     net_start_backend
 done
 t_last=$(date +%s.%N)
-wait $client || fail "iperf3 failed across the restarts: $(tail -20 "$SIM_DIR/iperf.json")"
+wait $client || fail "iperf3 failed across the restarts: $(tail -20 "$SIM_DIR/iperf.json")
+server: $(cat "$SIM_DIR/iperf-server.log")"
 wait $server || true
-python3 - "$SIM_DIR/iperf.json" "$t_last" <<'EOF' || fail "the TCP connection did not survive"
+python3 - "$SIM_DIR/iperf.json" "$t_last" <<'EOF' || fail "the TCP connection did not survive; server: $(cat "$SIM_DIR/iperf-server.log")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 if "error" in r:
