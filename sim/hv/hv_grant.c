@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 int16_t hv_dom_pin(struct hv_domain *rd, uint32_t ref, unsigned ldomid, bool writable)
 {
@@ -189,8 +190,11 @@ int hv_grant_conn_open(struct hv_conn *c, int *fd)
         return errno;
     c->journal = mmap(NULL, HV_JOURNAL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->journal_fd, 0);
     if (c->journal == MAP_FAILED) {
+        int e = errno;
         c->journal = NULL;
-        return errno;
+        close(c->journal_fd); /* the open fails: nothing stays half made */
+        c->journal_fd = -1;
+        return e;
     }
     *fd = c->journal_fd;
     return 0;
