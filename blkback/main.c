@@ -32,7 +32,7 @@ static void usage(FILE *out)
                  "[--type vbd|vbd3]\n"
                  "                  [--max-queues N] [--max-persistent-grants N] "
                  "[--engine aio|uring|null]\n"
-                 "                  [--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]\n");
+                 "                  " PV_SANDBOX_USAGE "\n");
 }
 
 static int parse_num(const char *opt, const char *s, int min, int max, int *out)
@@ -59,9 +59,7 @@ int main(int argc, char **argv)
         {"max-queues", required_argument, NULL, 'q'},
         {"max-persistent-grants", required_argument, NULL, 'g'},
         {"engine", required_argument, NULL, 'e'},
-        {"user", required_argument, NULL, 'u'},
-        {"seccomp", no_argument, NULL, 's'},
-        {"sandbox-selftest", no_argument, NULL, 'T'},
+        PV_SANDBOX_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -69,12 +67,13 @@ int main(int argc, char **argv)
     int fe_domid = -1, q = VBD_MAX_QUEUES_DEFAULT, g = VBD_MAX_PGRANTS_DEFAULT;
     struct vbd_config cfg = {0};
     struct pv_xenbus_ops ops = vbd_xenbus_ops;
-    struct pv_sandbox sb = {.uid = -1, .gid = -1, .keep_cap = -1};
-    const char *user = NULL;
+    struct pv_sandbox sb = PV_SANDBOX_INIT;
     int c;
 
     pv_log_init("pvback-blk");
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (pv_sandbox_getopt(&sb, c, optarg))
+            continue;
         switch (c) {
         case 'p':
             platform = optarg;
@@ -105,15 +104,6 @@ int main(int argc, char **argv)
             }
             cfg.engine = optarg;
             break;
-        case 'u':
-            user = optarg;
-            break;
-        case 's':
-            sb.seccomp = true;
-            break;
-        case 'T':
-            sb.selftest = true;
-            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -127,7 +117,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[256];
-    if (user && pv_sandbox_parse_user(user, fe_domid, &sb, err, sizeof(err)) < 0) {
+    if (sb.user && pv_sandbox_parse_user(sb.user, fe_domid, &sb, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvback-blk: %s\n", err);
         return 2;
     }

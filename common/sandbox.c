@@ -215,6 +215,23 @@ static int install_filter(char *err, size_t errlen)
     return rc < 0 ? -1 : 0;
 }
 
+bool pv_sandbox_getopt(struct pv_sandbox *sb, int opt, const char *arg)
+{
+    switch (opt) {
+    case PV_SANDBOX_OPT_USER:
+        sb->user = arg;
+        return true;
+    case PV_SANDBOX_OPT_SECCOMP:
+        sb->seccomp = true;
+        return true;
+    case PV_SANDBOX_OPT_SELFTEST:
+        sb->selftest = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int parse_id(const char *s, int *out)
 {
     char *end;
@@ -317,6 +334,7 @@ int pv_sandbox_enter(const struct pv_sandbox *sb, char *err, size_t errlen)
 #ifdef SANITIZER_BUILD
     pv_warn("sanitizer build: the seccomp filter is not installed (the sanitizer runtimes make "
             "system calls of their own)");
+    (void)install_filter;
     return 0;
 #else
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {

@@ -16,13 +16,37 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <getopt.h> /* PV_SANDBOX_LONGOPTS */
 
 struct pv_sandbox {
-    int uid, gid;  /* -1: keep the current user */
-    int keep_cap;  /* a capability (CAP_*) kept after the switch, or -1 */
-    bool seccomp;  /* install the system call filter */
-    bool selftest; /* then make one forbidden call (tests: the filter kills) */
+    const char *user; /* --user as given, parsed by pv_sandbox_parse_user */
+    int uid, gid;     /* -1: keep the current user */
+    int keep_cap;     /* a capability (CAP_*) kept after the switch, or -1 */
+    bool seccomp;     /* install the system call filter */
+    bool selftest;    /* then make one forbidden call (tests: the filter kills) */
 };
+
+/* The sandbox's command-line options, shared by the backends: add
+ * PV_SANDBOX_LONGOPTS to the getopt_long table and pass every option to
+ * pv_sandbox_getopt first (it returns true for its own).
+ *   --user SPEC         (see pv_sandbox_parse_user)
+ *   --seccomp           install the system call filter
+ *   --sandbox-selftest  tests only: one forbidden call once sandboxed */
+#define PV_SANDBOX_OPT_USER     0x5301
+#define PV_SANDBOX_OPT_SECCOMP  0x5302
+#define PV_SANDBOX_OPT_SELFTEST 0x5303
+/* clang-format off */
+#define PV_SANDBOX_LONGOPTS                                       \
+    {"user", required_argument, NULL, PV_SANDBOX_OPT_USER},       \
+    {"seccomp", no_argument, NULL, PV_SANDBOX_OPT_SECCOMP},       \
+    {"sandbox-selftest", no_argument, NULL, PV_SANDBOX_OPT_SELFTEST}
+/* clang-format on */
+#define PV_SANDBOX_USAGE "[--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]"
+#define PV_SANDBOX_INIT                                                                            \
+    {                                                                                              \
+        .user = NULL, .uid = -1, .gid = -1, .keep_cap = -1                                         \
+    }
+bool pv_sandbox_getopt(struct pv_sandbox *sb, int opt, const char *arg);
 
 /* Parses a --user value for a process serving frontend domain domid (-1:
  * every domain):

@@ -1,6 +1,11 @@
 /* pvback-net: the user-space netif backend daemon.
  *
  *   pvback-net [--platform xen|sim:DIR] [--frontend-domid N] [--max-queues N]
+ *              [--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]
+ *
+ * --user/--seccomp: the per-guest sandbox (common/sandbox.h), entered once
+ * xenstore and the status socket are open; CAP_NET_ADMIN is kept across the
+ * user switch, to create taps and attach them to bridges (docs/hardening.md).
  *
  * Serves <home>/backend/vif/ (every frontend domain, or only N): one tap per
  * vif, named vif<domid>.<handle>, on the bridge the vif's bridge key names.
@@ -8,6 +13,7 @@
  * pvback-net takes the vifs over. */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "platform.h"
+#include "sandbox.h"
 #include "vif.h"
 #include "xenbus.h"
 #include "xs.h"
@@ -23,7 +30,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: pvback-net [--platform xen|sim:DIR] [--frontend-domid N] "
-                 "[--max-queues N]\n");
+                 "[--max-queues N]\n                  " PV_SANDBOX_USAGE "\n");
 }
 
 static int parse_num(const char *opt, const char *s, int min, int max, int *out)
@@ -48,14 +55,18 @@ int main(int argc, char **argv)
         {"frontend-domid", required_argument, NULL, 'd'},
         {"max-queues", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        PV_SANDBOX_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *platform = NULL;
     int fe_domid = -1, q = VIF_MAX_QUEUES_DEFAULT;
+    struct pv_sandbox sb = PV_SANDBOX_INIT;
     int c;
 
     pv_log_init("pvback-net");
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (pv_sandbox_getopt(&sb, c, optarg))
+            continue;
         switch (c) {
         case 'p':
             platform = optarg;
@@ -83,6 +94,12 @@ int main(int argc, char **argv)
     struct vif_config cfg = {.max_queues = (unsigned)q};
 
     char err[256];
+    if (sb.user && pv_sandbox_parse_user(sb.user, fe_domid, &sb, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pvback-net: %s\n", err);
+        return 2;
+    }
+    if (sb.uid >= 0)
+        sb.keep_cap = CAP_NET_ADMIN;
     if (pv_platform_init(platform, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvback-net: %s\n", err);
         return 1;
@@ -100,6 +117,13 @@ int main(int argc, char **argv)
     pv_loop_add_signal(loop, SIGINT, on_signal, loop);
     /* `pvback-ctl status` reads this; the vifs work without it. */
     cfg.status = pv_status_open(loop, "vif", fe_domid);
+    if (pv_sandbox_enter(&sb, err, sizeof(err)) < 0) {
+        pv_err("sandbox: %s", err);
+        pv_status_close(cfg.status);
+        pv_xs_close(xs);
+        pv_loop_free(loop);
+        return 1;
+    }
     struct pv_xenbus_backend *be =
         pv_xenbus_backend_new(xs, &vif_xenbus_ops, pv_platform_self_domid(), fe_domid, &cfg);
     int rc = 1;
