@@ -28,7 +28,7 @@ boot() {
     # experiments (see docs/e2e-xen.md, known problems). In a multiboot
     # module's command line a literal comma is written twice.
     timeout -k 10 "$BOOT_TIMEOUT_S" qemu-system-x86_64 \
-        -accel tcg,thread=multi -cpu "${QEMU_CPU:-max,-smap,-smep}" -smp "${QEMU_SMP:-2}" -m 3G \
+        -accel "tcg,thread=${QEMU_TCG_THREAD:-multi}" -cpu "${QEMU_CPU:-max,-smap,-smep}" -smp "${QEMU_SMP:-2}" -m 3G \
         -display none -no-reboot -net none -monitor none -serial stdio \
         -kernel "$XEN_ELF" -append "$XEN_ARGS" \
         -initrd "$VMLINUZ console=hvc0 earlyprintk=xen loglevel=4 ${dom0_args//,/,,},$DOM0_INITRD" \
