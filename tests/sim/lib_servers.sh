@@ -15,6 +15,9 @@
 #   no grace period (Graceless) so that a restarted server serves at once,
 #   and it binds the fixed NFS port 2049: NFS tests take a host-wide lock.
 #   It logs DBus errors without a system bus; they are harmless.
+# Sanitizer builds: a known leak inside libiscsi's reconnect (see the file).
+export LSAN_OPTIONS="suppressions=$PVBACK_SRC/tests/sim/remote_lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 SRV_DIR=
 SRV_TGT_PORT=
 SRV_TGT_CTL=
