@@ -230,7 +230,46 @@ struct pv_gnt {
     pthread_mutex_t copy_lock; /* the journal and the domain list */
     struct sim_gdom *doms;
     uint32_t pid;
+    /* Our pages a copy found good, direct-mapped: page address | LOCAL_R /
+     * LOCAL_W. They are copied with memcpy from then on. A caller that
+     * unmaps a buffer and passes it again faults instead of getting
+     * GNTST_bad_virt_addr: its bug, which gntdev would report. */
+    uintptr_t seen[1024];
 };
+
+#define LOCAL_R 1u
+#define LOCAL_W 2u
+
+static uintptr_t *seen_slot(struct pv_gnt *g, uintptr_t page)
+{
+    return &g->seen[(page / PAGE) % (sizeof(g->seen) / sizeof(g->seen[0]))];
+}
+
+/* hv_copy_ctx.known_local */
+static bool local_known(void *arg, uintptr_t addr, size_t len, bool write)
+{
+    struct pv_gnt *g = arg;
+    uintptr_t want = write ? LOCAL_W : LOCAL_R;
+
+    for (uintptr_t p = addr & ~(uintptr_t)(PAGE - 1); len && p < addr + len; p += PAGE) {
+        uintptr_t e = *seen_slot(g, p);
+        if ((e & ~(uintptr_t)(PAGE - 1)) != p || !(e & want))
+            return false;
+    }
+    return true;
+}
+
+/* hv_copy_ctx.seen_local */
+static void local_seen(void *arg, uintptr_t addr, size_t len, bool write)
+{
+    struct pv_gnt *g = arg;
+    uintptr_t want = write ? LOCAL_W : LOCAL_R;
+
+    for (uintptr_t p = addr & ~(uintptr_t)(PAGE - 1); len && p < addr + len; p += PAGE) {
+        uintptr_t *e = seen_slot(g, p);
+        *e = ((*e & ~(uintptr_t)(PAGE - 1)) == p ? *e : p) | want;
+    }
+}
 
 static void gdom_free(struct sim_gdom *d)
 {
@@ -457,8 +496,9 @@ static void to_wire_side(const union xengnttab_copy_ptr *p, bool gref, struct hv
 }
 
 /* dom0: the batch copied here, with the daemon's checks and statuses
- * (hv_gcopy.h), our buffers reached with process_vm_readv/writev on
- * ourselves so that a bad address is GNTST_bad_virt_addr, not a crash. */
+ * (hv_gcopy.h). Our buffers are reached with process_vm_readv/writev on
+ * ourselves the first time, so that a bad address is GNTST_bad_virt_addr,
+ * not a crash; with memcpy once their pages are known good. */
 static void copy_direct(struct pv_gnt *g, const struct hv_copy_seg *wire, uint32_t n,
                         int16_t *status)
 {
@@ -470,6 +510,8 @@ static void copy_direct(struct pv_gnt *g, const struct hv_copy_seg *wire, uint32
         .me = g->pid,
         .pid = (pid_t)g->pid,
         .journal = g->journal,
+        .known_local = local_known,
+        .seen_local = local_seen,
     };
 
     pthread_mutex_lock(&g->copy_lock);

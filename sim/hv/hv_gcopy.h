@@ -13,9 +13,10 @@
  * which must never wait on a dead process, also probes the holder with
  * kill(pid, 0). Clients do not probe: a sandboxed backend may not kill().
  * Clients reach their own buffers with process_vm_readv/writev on their own
- * pid, so that a bad local address is GNTST_bad_virt_addr as on gntdev: a
- * sandbox around a dom0 backend on xensim must allow those two calls with
- * the process's own pid.
+ * pid the first time, so that a bad local address is GNTST_bad_virt_addr as
+ * on gntdev, then with memcpy once those pages are known good (the system
+ * call pins every page: several times slower). A sandbox around a dom0
+ * backend on xensim must allow those two calls with the process's own pid.
  *
  * A dom0 grant-mapping handle also has a pin journal shared with the daemon:
  * a copy records each pin it holds there, so that if the process dies in the
@@ -206,6 +207,12 @@ struct hv_copy_ctx {
     uint32_t me;                    /* lock id: this process's pid */
     pid_t pid;                      /* whose address space local addresses are in */
     struct hv_journal_ent *journal; /* NULL, or HV_JOURNAL_ENTRIES */
+    /* Copying in one's own address space (may be NULL): known_local says
+     * whether [addr, addr+len) was already seen good for that access, so
+     * that memcpy does, and seen_local records a range the system call
+     * found good. */
+    bool (*known_local)(void *arg, uintptr_t addr, size_t len, bool write);
+    void (*seen_local)(void *arg, uintptr_t addr, size_t len, bool write);
 };
 
 struct hv_copy_side_st {
@@ -254,11 +261,24 @@ static inline void hv_copy_local_run(const struct hv_copy_ctx *x, const struct h
     size_t total = 0;
     ssize_t done;
 
+    bool known = x->known_local != NULL;
+
+    /* Pages seen good before: memcpy, in order, when the whole run is. */
+    for (uint32_t i = from; i < to && known; i++)
+        known = status[i] != GNTST_okay ||
+                x->known_local(x->arg, (uintptr_t)(to_local ? segs[i].dst.addr : segs[i].src.addr),
+                               segs[i].len, to_local);
     for (uint32_t i = from; i < to; i++) {
+        uint8_t *gp = to_local ? cs->src[i].ptr : cs->dst[i].ptr;
+        void *la = (void *)(uintptr_t)(to_local ? segs[i].dst.addr : segs[i].src.addr);
         if (status[i] != GNTST_okay)
             continue;
-        cs->liov[n].iov_base = to_local ? cs->src[i].ptr : cs->dst[i].ptr;
-        cs->riov[n].iov_base = (void *)(uintptr_t)(to_local ? segs[i].dst.addr : segs[i].src.addr);
+        if (known) {
+            memcpy(to_local ? la : gp, to_local ? gp : la, segs[i].len);
+            continue;
+        }
+        cs->liov[n].iov_base = gp;
+        cs->riov[n].iov_base = la;
         cs->liov[n].iov_len = cs->riov[n].iov_len = segs[i].len;
         total += segs[i].len;
         n++;
@@ -267,8 +287,11 @@ static inline void hv_copy_local_run(const struct hv_copy_ctx *x, const struct h
         return;
     done = to_local ? process_vm_writev(x->pid, cs->liov, n, cs->riov, n, 0)
                     : process_vm_readv(x->pid, cs->liov, n, cs->riov, n, 0);
-    if (done >= 0 && (size_t)done == total)
+    if (done >= 0 && (size_t)done == total) {
+        for (uint32_t k = 0; k < n && x->seen_local; k++)
+            x->seen_local(x->arg, (uintptr_t)cs->riov[k].iov_base, cs->riov[k].iov_len, to_local);
         return;
+    }
     for (uint32_t i = from; i < to; i++) {
         struct iovec l, r;
         if (status[i] != GNTST_okay)
@@ -280,6 +303,8 @@ static inline void hv_copy_local_run(const struct hv_copy_ctx *x, const struct h
                         : process_vm_readv(x->pid, &l, 1, &r, 1, 0);
         if (done < 0 || (size_t)done != segs[i].len)
             status[i] = GNTST_bad_virt_addr;
+        else if (x->seen_local)
+            x->seen_local(x->arg, (uintptr_t)r.iov_base, r.iov_len, to_local);
     }
 }
 

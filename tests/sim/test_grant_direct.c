@@ -170,6 +170,45 @@ static void test_destroyed_domain_is_not_copied_to(void **state)
     pv_gnt_close(gnt);
 }
 
+/* Copies from the guest into one buffer of ours, again and again: the first
+ * goes through the system call that checks our address, the next ones by
+ * memcpy; each brings what the guest wrote last. A bad address next to a
+ * good one is still refused. */
+static void test_repeated_copies_and_bad_addresses(void **state)
+{
+    struct fixture *f = *state;
+    struct agent_rep *r = agent_call(&f->guest, AG_SHARE, 1, 0, 1, NULL, 0);
+    struct pv_gnt *gnt = pv_gnt_open();
+    static char out[2][64];
+    xengnttab_grant_copy_segment_t seg[2];
+    uint32_t ref;
+    int slot;
+
+    assert_true(r->rc >= 0);
+    assert_non_null(gnt);
+    slot = r->rc;
+    ref = r->vals[0];
+    for (int round = 0; round < 5; round++) {
+        char msg[32] = {0};
+        snprintf(msg, sizeof(msg), "round %d", round);
+        assert_int_equal(
+            agent_call(&f->guest, AG_WRITE, (uint32_t)slot, 0, 0, msg, sizeof(msg))->rc, 0);
+        for (int k = 0; k < 2; k++)
+            seg[k] = (xengnttab_grant_copy_segment_t){
+                .source.foreign = {.ref = ref, .domid = GUEST},
+                .dest.virt = k ? (void *)(uintptr_t)4096 : out[0], /* then an unmapped page */
+                .len = sizeof(msg),
+                .flags = GNTCOPY_source_gref};
+        assert_int_equal(pv_gnt_copy(gnt, 1, &seg[0]), 0);
+        assert_int_equal(pv_gnt_copy(gnt, round == 4 ? 2 : 1, round == 4 ? seg : &seg[1]), 0);
+        assert_int_equal(seg[0].status, GNTST_okay);
+        assert_string_equal(out[0], msg);
+        assert_int_equal(seg[1].status, GNTST_bad_virt_addr);
+    }
+    pv_gnt_close(gnt);
+    assert_int_equal(agent_call(&f->guest, AG_UNSHARE, (uint32_t)slot, 0, 0, NULL, 0)->rc, 0);
+}
+
 static void test_guests_get_no_direct_access(void **state)
 {
     struct fixture *f = *state;
@@ -192,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dead_copier_leaves_no_pins),
         cmocka_unit_test(test_destroyed_domain_is_not_copied_to),
+        cmocka_unit_test(test_repeated_copies_and_bad_addresses),
         cmocka_unit_test(test_guests_get_no_direct_access),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
