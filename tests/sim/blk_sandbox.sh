@@ -19,6 +19,18 @@ if ldd "$PVBACK_BIN/pvback-blk" | grep -q libasan; then
 fi
 
 blk_start_sim
+# the per-guest backends are stopped on any exit, then the usual cleanup
+pids=()
+sandbox_cleanup() {
+    local rc=$? p
+    for p in "${pids[@]}"; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    (exit $rc)
+    blk_cleanup
+}
+trap sandbox_cleanup EXIT
 chmod 0711 "$SIM_DIR"
 chmod 0666 "$SIM_DIR/hv0.sock"
 d1=$(blk_guest s1)
@@ -29,7 +41,6 @@ for d in "$d1" "$d2"; do
     chmod 0600 "$SIM_DIR/disk$d.img"
     blk_add_disk "$d" 51712 "$SIM_DIR/disk$d.img" w
 done
-pids=()
 for d in "$d1" "$d2"; do
     PVBACK_LOG=info "$PVBACK_BIN/pvback-blk" --frontend-domid "$d" --user "+$base" --seccomp \
         >>"$SIM_DIR/blk$d.log" 2>&1 &
@@ -83,10 +94,10 @@ d3=$(blk_guest s3)
 truncate -s 16M "$SIM_DIR/disk$d3.img"
 chown $((base + d3)) "$SIM_DIR/disk$d3.img"
 blk_add_disk "$d3" 51712 "$SIM_DIR/disk$d3.img" w
-rc=0
-"$PVBACK_BIN/pvback-blk" --frontend-domid "$d3" --user "+$base" --seccomp --sandbox-selftest \
-    >>"$SIM_DIR/blk$d3.log" 2>&1 || rc=$?
-if [ "$seccomp_want" = 2 ]; then
+if [ "$seccomp_want" = 2 ]; then # (without the filter the self-test would just serve)
+    rc=0
+    "$PVBACK_BIN/pvback-blk" --frontend-domid "$d3" --user "+$base" --seccomp --sandbox-selftest \
+        >>"$SIM_DIR/blk$d3.log" 2>&1 || rc=$?
     expect_eq "exit status of the process that made a forbidden call (128 + SIGSYS)" "$rc" 159
     echo "ok: a forbidden system call killed that process (SIGSYS)"
 fi
@@ -101,4 +112,5 @@ for p in "${pids[@]}"; do
     kill -TERM "$p"
     wait "$p" || fail "a sandboxed pvback-blk exited with $?"
 done
+pids=()
 echo PASS

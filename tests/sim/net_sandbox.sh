@@ -21,13 +21,24 @@ if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
 fi
 
 net_start_sim
+# the per-guest backends are stopped on any exit, then the usual cleanup
+pids=()
+sandbox_cleanup() {
+    local rc=$? p
+    for p in "${pids[@]}"; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    (exit $rc)
+    net_cleanup
+}
+trap sandbox_cleanup EXIT
 chmod 0711 "$SIM_DIR"
 chmod 0666 "$SIM_DIR/hv0.sock"
 # xensim create waits for the backend, so the per-guest processes start
 # first, for the domids a fresh simulator gives out (checked below).
 d1=1
 d2=2
-pids=()
 for d in "$d1" "$d2"; do
     PVBACK_LOG=info ip netns exec "$HOSTNS" "$PVBACK_BIN/pvback-net" --frontend-domid "$d" \
         "${user[@]}" --seccomp >>"$SIM_DIR/net$d.log" 2>&1 &
@@ -78,4 +89,5 @@ for p in "${pids[@]}"; do
     kill -TERM "$p"
     wait "$p" || fail "a sandboxed pvback-net exited with $?"
 done
+pids=()
 echo PASS
