@@ -3,10 +3,13 @@
  *   hv_domain.c  domains: memory, grant table, frame and ref allocation
  *   hv_grant.c   grant map/unmap/copy/share/unshare
  *   hv_evtchn.c  event channels
+ *   hv_gcopy.h   grant checks and copy engine, shared with dom0's clients
  * Everything runs on one thread (the daemon's loop): an operation is atomic
- * with respect to every other client request. Only the guest side writing
- * its grant table concurrently is not, and is handled as Xen does (cmpxchg
- * on the entry's flags+domid word). */
+ * with respect to every other client request. What clients touch directly
+ * is not: the guest side writing its grant table (handled as Xen does, with
+ * a cmpxchg on the entry's flags+domid word), dom0's copies pinning active
+ * entries (under each entry's lock, hv_gcopy.h), and event bits in the
+ * handles' shared pages (atomic operations, hv_proto.h). */
 #ifndef XENSIM_HV_INTERNAL_H
 #define XENSIM_HV_INTERNAL_H
 
