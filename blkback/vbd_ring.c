@@ -180,8 +180,16 @@ static void take_request(struct vbd_ring *r, struct blkif_req_copy *c)
         return;
     if ((int32_t)(r->replay_end - r->req_cons) > 0) {
         struct blkif_req_copy j;
-        bool from_journal =
-            pv_journal_get(r->jr, r->req_cons, &j) && j.id == c->id && j.operation == c->operation;
+        uint64_t rsp_id;
+        uint8_t rsp_op;
+        int16_t rsp_st;
+        blkif_rsp_from_ring(r->v->abi,
+                            blkif_abi_slot(r->v->abi, r->sring, r->nr_slots, r->req_cons), &rsp_id,
+                            &rsp_op, &rsp_st);
+        /* The slot still holds that request, or our own response to it (a
+         * predecessor killed between writing it and publishing the index). */
+        bool from_journal = pv_journal_get(r->jr, r->req_cons, &j) &&
+                            ((j.id == c->id && j.operation == c->operation) || rsp_id == j.id);
         if (from_journal) {
             *c = j;
             r->replayed++;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "log.h"
 #include "loop.h"
 #include "platform.h"
@@ -117,6 +118,17 @@ int main(int argc, char **argv)
     pv_loop_add_signal(loop, SIGINT, on_signal, loop);
     /* `pvback-ctl status` reads this; the vifs work without it. */
     cfg.status = pv_status_open(loop, "vif", fe_domid);
+    /* The in-flight journals (docs/hardening.md). */
+    char proc[32], jdir[4096];
+    if (fe_domid < 0)
+        snprintf(proc, sizeof(proc), "vif-all");
+    else
+        snprintf(proc, sizeof(proc), "vif-%d", fe_domid);
+    if (pv_journal_dir_prepare(proc, sb.uid, sb.gid, jdir, sizeof(jdir)) == 0)
+        cfg.journal_dir = jdir;
+    else
+        pv_warn("no in-flight journal directory (%s): a restart re-reads the rings",
+                strerror(errno));
     if (pv_sandbox_enter(&sb, err, sizeof(err)) < 0) {
         pv_err("sandbox: %s", err);
         pv_status_close(cfg.status);

@@ -35,10 +35,12 @@
 
 struct vif_config {
     unsigned max_queues;
+    const char *journal_dir;  /* in-flight journals (journal.h), NULL: none */
     struct pv_status *status; /* the process's status socket, or NULL */
 };
 
 struct vif;
+struct pv_journal;
 
 /* Counters a queue keeps (logged at disconnect). */
 struct vif_stats {
@@ -68,6 +70,12 @@ struct vif_queue {
 
     RING_IDX tx_cons, tx_rsp;
     RING_IDX rx_cons, rx_rsp;
+    /* In-flight journals of both rings (journal.h): a response overwrites
+     * its request's slot before the index that publishes it moves, so a
+     * successor of a process killed in between takes those positions (up
+     * to *_replay_end, req_prod at the attach) from here, not the ring. */
+    struct pv_journal *tx_jr, *rx_jr;
+    RING_IDX tx_replay_end, rx_replay_end;
 
     /* TX batch. */
     uint8_t *tx_arena;
@@ -158,6 +166,14 @@ void vif_queue_disconnect(struct vif_queue *q);
 /* After connecting to rings already in use (a restarted pvback-net): one
  * event to the guest, in case the predecessor died before its notification. */
 void vif_queue_kick_adopted(struct vif_queue *q);
+/* Copies the request at ring position pos (size bytes at src) once into dst:
+ * from the journal jr inside the replay window, else from the ring, then
+ * journaled. jr may be NULL. */
+void vif_take_slot(struct pv_journal *jr, RING_IDX replay_end, RING_IDX pos,
+                   const volatile void *src, void *dst, size_t size);
+/* The connection ended for good (not a stop of this process while the guest
+ * stays connected): forget the journals. */
+void vif_queue_forget_journals(struct vif_queue *q);
 /* Fails the vif (xenbus error node) once; the rings are no longer used. */
 void vif_fail(struct vif *v, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Publishes responses on a ring and notifies the frontend if it asked. */

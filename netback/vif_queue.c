@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
+
 #include "vif.h"
 
 void vif_fail(struct vif *v, int err, const char *fmt, ...)
@@ -94,6 +96,59 @@ static int read_port(struct vif *v, const char *dir, const char *key, uint32_t *
     return 0;
 }
 
+void vif_take_slot(struct pv_journal *jr, RING_IDX replay_end, RING_IDX pos,
+                   const volatile void *src, void *dst, size_t size)
+{
+    if (jr && (int32_t)(replay_end - pos) > 0 && pv_journal_get(jr, pos, dst))
+        return;
+    memcpy(dst, (const void *)src, size);
+    if (jr)
+        pv_journal_put(jr, pos, dst);
+}
+
+/* One journal per ring, keyed by the connection (ring references), so that
+ * a new connection never replays an older one's records. Positions from the
+ * responses to the producer (BACK_RING_ATTACH's window, checked later by the
+ * ring code) may have been consumed by a predecessor. */
+static struct pv_journal *open_one(struct vif_queue *q, const char *ring, uint32_t ref,
+                                   uint32_t nr_slots, uint32_t rec_size, RING_IDX from,
+                                   RING_IDX prod, RING_IDX *replay_end)
+{
+    struct vif *v = q->vif;
+    char path[4096 + 64], key[PV_JOURNAL_KEY_MAX];
+    snprintf(path, sizeof(path), "%s/%u-%u-q%u-%s", v->cfg->journal_dir, v->domid,
+             pv_xenbus_dev_devid(v->xdev), q->idx, ring);
+    snprintf(key, sizeof(key), "%s q%u %s ref %u", pv_xenbus_dev_be_path(v->xdev), q->idx, ring,
+             ref);
+    bool reused = false;
+    struct pv_journal *jr = pv_journal_open(path, key, nr_slots, rec_size, &reused);
+    if (!jr)
+        pv_dev_warn(v->xdev, "queue %u: no %s journal (%s: %s)", q->idx, ring, path,
+                    strerror(errno));
+    *replay_end = reused && (RING_IDX)(prod - from) <= nr_slots ? prod : from;
+    return jr;
+}
+
+static void open_journals(struct vif_queue *q, uint32_t tx_ref, uint32_t rx_ref)
+{
+    if (!q->vif->cfg->journal_dir)
+        return;
+    RING_IDX tp = __atomic_load_n(&q->tx->req_prod, __ATOMIC_ACQUIRE);
+    RING_IDX rp = __atomic_load_n(&q->rx->req_prod, __ATOMIC_ACQUIRE);
+    q->tx_jr = open_one(q, "tx", tx_ref, VIF_TX_RING_SIZE, sizeof(netif_tx_request_t), q->tx_cons,
+                        tp, &q->tx_replay_end);
+    q->rx_jr = open_one(q, "rx", rx_ref, VIF_RX_RING_SIZE, sizeof(netif_rx_request_t), q->rx_cons,
+                        rp, &q->rx_replay_end);
+}
+
+void vif_queue_forget_journals(struct vif_queue *q)
+{
+    if (q->tx_jr)
+        pv_journal_reset(q->tx_jr);
+    if (q->rx_jr)
+        pv_journal_reset(q->rx_jr);
+}
+
 int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir)
 {
     struct pv_xenbus_dev *dev = v->xdev;
@@ -135,6 +190,7 @@ int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir)
      * every index at 0). */
     q->tx_rsp = q->tx_cons = __atomic_load_n(&q->tx->rsp_prod, __ATOMIC_ACQUIRE);
     q->rx_rsp = q->rx_cons = __atomic_load_n(&q->rx->rsp_prod, __ATOMIC_ACQUIRE);
+    open_journals(q, tx_ref, rx_ref);
 
     q->evt = pv_evtchn_open();
     if (!q->evt) {
@@ -197,6 +253,8 @@ void vif_queue_disconnect(struct vif_queue *q)
         pv_gnt_unmap(v->gnt, q->tx, 1);
     if (q->rx)
         pv_gnt_unmap(v->gnt, q->rx, 1);
+    pv_journal_close(q->tx_jr);
+    pv_journal_close(q->rx_jr);
     free(q->tx_arena);
     free(q->rx_arena);
     free(q->tx_segs);

@@ -104,8 +104,8 @@ struct rx_placed {
 static netif_rx_request_t take_request(struct vif_queue *t)
 {
     netif_rx_request_t r;
-    const volatile void *src = &t->rx->ring[t->rx_cons & (VIF_RX_RING_SIZE - 1)].req;
-    memcpy(&r, (const void *)src, sizeof(r));
+    vif_take_slot(t->rx_jr, t->rx_replay_end, t->rx_cons,
+                  &t->rx->ring[t->rx_cons & (VIF_RX_RING_SIZE - 1)].req, &r, sizeof(r));
     t->rx_cons++;
     return r;
 }

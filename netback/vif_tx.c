@@ -43,8 +43,9 @@ static unsigned copy_slots(struct vif_queue *q, RING_IDX prod, union netif_tx_sl
     if (avail > NETIF_TXREQ_MAX_SLOTS)
         avail = NETIF_TXREQ_MAX_SLOTS;
     for (; n < avail; n++) {
-        const volatile void *src = &q->tx->ring[(q->tx_cons + n) & (VIF_TX_RING_SIZE - 1)].req;
-        memcpy(&slots[n], (const void *)src, sizeof(slots[n]));
+        RING_IDX pos = q->tx_cons + n;
+        vif_take_slot(q->tx_jr, q->tx_replay_end, pos,
+                      &q->tx->ring[pos & (VIF_TX_RING_SIZE - 1)].req, &slots[n], sizeof(slots[n]));
     }
     return n;
 }

@@ -217,8 +217,15 @@ static void vif_disconnect(struct pv_xenbus_dev *dev)
         pv_timer_free(v->credit_timer);
     v->credit_timer = NULL;
     vif_ctrl_disconnect(v);
-    for (unsigned i = 0; i < v->nr_queues; i++)
+    /* Both ends still Connected: this process is stopping and a successor
+     * adopts the rings; otherwise the connection is over for good. */
+    bool keep = pv_xenbus_dev_state(dev) == XenbusStateConnected &&
+                pv_xenbus_dev_fe_state(dev) == XenbusStateConnected;
+    for (unsigned i = 0; i < v->nr_queues; i++) {
+        if (!keep)
+            vif_queue_forget_journals(&v->queues[i]);
         vif_queue_disconnect(&v->queues[i]);
+    }
     free(v->queues);
     v->queues = NULL;
     v->nr_queues = 0;
