@@ -9,10 +9,11 @@
 #  - pvback-net's RSS stays bounded (growth under HOSTILE_RSS_MAX_KB) while
 #    frames for the stalled guest keep coming;
 #  - the good guests' TCP throughput during the attacks is within 20% of the
-#    unattacked throughput measured here (median of HOSTILE_REPEAT each).
+#    unattacked throughput measured here (median of HOSTILE_REPEAT=5 each:
+#    iperf3 between two guests varies by a third from run to run here).
 # Hostile guests come one per HOSTILE_PACE seconds (0.5), see attack_loop.
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
-repeat=${HOSTILE_REPEAT:-3}
+repeat=${HOSTILE_REPEAT:-5}
 rss_max=${HOSTILE_RSS_MAX_KB:-65536}
 pace=${HOSTILE_PACE:-0.5}
 
