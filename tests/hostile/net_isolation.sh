@@ -89,6 +89,18 @@ attack_loop() {
 
 # The stalled guest: its netfront stops (posts no RX requests), and the host
 # sends it 20 Mbit/s of UDP for as long as the attacks run.
+# On any exit: the stalled guest resumes (a stopped process would not take
+# the cleanup's SIGTERM) and the flood stops, then the usual cleanup.
+isolation_cleanup() {
+    local rc=$?
+    touch "$SIM_DIR/stop-attacks" "$SIM_DIR/stop-flood"
+    kill -CONT "$sink_front" 2>/dev/null || true
+    [ -n "${flood:-}" ] && wait "$flood" 2>/dev/null
+    [ -n "${loop:-}" ] && wait "$loop" 2>/dev/null
+    (exit $rc)
+    net_cleanup
+}
+trap isolation_cleanup EXIT
 kill -STOP "$sink_front"
 ip netns exec "$HOSTNS" python3 - "$SIM_DIR/stop-flood" <<'EOF' &
 import os, socket, sys, time
