@@ -2,6 +2,8 @@
  * one-page read of sector 0 and breaks exactly one rule. */
 #include "blkfront_hostile.h"
 
+#include <pthread.h>
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +22,7 @@ static const char *const names[BF_ATTACK_COUNT] = {
     [BF_ATTACK_TOO_MANY_INDIRECT] = "too-many-indirect",
     [BF_ATTACK_PROD_OVERFLOW] = "prod-overflow",
     [BF_ATTACK_EVENT_STORM] = "event-storm",
+    [BF_ATTACK_DOUBLE_FETCH] = "double-fetch",
 };
 
 const char *blkfront_attack_name(enum blkfront_attack a)
@@ -48,6 +51,35 @@ static void on_answer(struct blkfront_io *io, int status)
     struct answer *ans = io->arg;
     ans->status = status;
     ans->done = true;
+}
+
+/* The double-fetch attacker: rewrites one request slot, alternating a valid
+ * and an invalid image, until the backend has answered that position. Only
+ * bytes past the first 16 change (the segments): a response never covers
+ * them, so the backend's answer is never torn by the attacker itself. */
+#define FLIP_FROM 16u
+#define FLIP_MAX  128u /* more than a slot of either layout */
+
+struct flipper {
+    struct blkfront *f;
+    struct bf_queue *q;
+    uint32_t pos;
+    unsigned char good[FLIP_MAX], bad[FLIP_MAX];
+    size_t size;
+    volatile uint32_t *rsp_prod;
+    bool stop;
+};
+
+static void *flip(void *arg)
+{
+    struct flipper *fl = arg;
+    unsigned char *slot = blkif_abi_slot(fl->f->abi, fl->q->sring, fl->q->nr_slots, fl->pos);
+    for (unsigned long n = 0; !__atomic_load_n(&fl->stop, __ATOMIC_ACQUIRE); n++) {
+        if ((int32_t)(__atomic_load_n(fl->rsp_prod, __ATOMIC_ACQUIRE) - fl->pos) > 0)
+            break; /* answered */
+        memcpy(slot + FLIP_FROM, (n & 1 ? fl->bad : fl->good) + FLIP_FROM, fl->size - FLIP_FROM);
+    }
+    return NULL;
 }
 
 int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status, int timeout_ms)
@@ -138,12 +170,29 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
     }
     s->op = c.operation;
     s->indirect_op = c.indirect_op;
+    struct flipper fl = {.f = f,
+                         .q = q,
+                         .pos = q->req_prod_pvt,
+                         .rsp_prod = &h->rsp_prod,
+                         .size = blkif_abi_slot_size(f->abi)};
+    struct blkif_req_copy bad = c;
+    bad.seg[0].last_sect = 200;
+    blkif_req_to_ring(f->abi, fl.good, &c);
+    blkif_req_to_ring(f->abi, fl.bad, &bad);
     blkif_req_to_ring(f->abi, blkif_abi_slot(f->abi, q->sring, q->nr_slots, q->req_prod_pvt), &c);
     q->req_prod_pvt++;
+    pthread_t flipper;
+    bool flipping = a == BF_ATTACK_DOUBLE_FETCH && pthread_create(&flipper, NULL, flip, &fl) == 0;
     bf_push_requests(q);
-    for (int waited = 0; !ans.done && waited < timeout_ms; waited += 50)
-        if (blkfront_wait(f, 50) < 0)
-            return -1;
+    int rc = 0;
+    for (int waited = 0; !ans.done && waited < timeout_ms && rc == 0; waited += 50)
+        rc = blkfront_wait(f, 50);
+    if (flipping) {
+        __atomic_store_n(&fl.stop, true, __ATOMIC_RELEASE);
+        pthread_join(flipper, NULL);
+    }
+    if (rc < 0)
+        return -1;
     if (!ans.done) {
         /* Leave the slot taken: the backend may still answer later. */
         return 1;

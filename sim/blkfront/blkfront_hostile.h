@@ -22,6 +22,9 @@ enum blkfront_attack {
     BF_ATTACK_PROD_OVERFLOW,     /* req_prod more than a ring ahead */
     BF_ATTACK_EVENT_STORM,       /* 1.5 s of notifications with nothing queued, then a
                                     valid read: it must still be served (status OKAY) */
+    BF_ATTACK_DOUBLE_FETCH,      /* a valid read whose slot a second thread keeps rewriting
+                                  * into an invalid one (last_sect 200) while
+                                  * the backend may be reading it (XSA-155) */
     BF_ATTACK_COUNT
 };
 

@@ -517,6 +517,9 @@ int main(int argc, char **argv)
                    : a == BF_ATTACK_EVENT_STORM ? BLKIF_RSP_OKAY
                                                 : BLKIF_RSP_ERROR;
         rc = a == BF_ATTACK_PROD_OVERFLOW ? (r == 1 ? 0 : 1) : (r == 0 && st == want ? 0 : 1);
+        /* Double fetch: either image, taken whole, is a correct outcome. */
+        if (a == BF_ATTACK_DOUBLE_FETCH)
+            rc = r == 0 && (st == BLKIF_RSP_OKAY || st == BLKIF_RSP_ERROR) ? 0 : 1;
     } else if (!strcmp(cmd, "wait-sectors") && optind + 1 < argc) {
         rc = cmd_wait_sectors(ctx.f, o.bf.devid, strtoull(argv[optind + 1], NULL, 0));
     } else {
