@@ -9,7 +9,8 @@
 # passed, the image must then verify on the host, the frontend must never
 # have reconnected, and the journal must have been used.
 # RESTART_BLK_KILLS sets the number of kills (default 100; 20 in sanitizer
-# builds, where every start costs seconds).
+# builds, where every start costs seconds), RESTART_BLK_MAX_DELAY_MS the
+# range of the random delay before each kill (default 400).
 source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
 engine=$PVBACK_BIN/pvback-blkfront-fio.so
 [ -f "$engine" ] || fail "fio engine not built: run scripts/fetch-fio-src, then reconfigure"
@@ -17,6 +18,9 @@ command -v fio >/dev/null || fail "fio is not installed"
 
 preload=()
 kills=${RESTART_BLK_KILLS:-100}
+# Kills land up to this long after a start (under valgrind a start takes a
+# second or more: a longer range lets most restarts attach before the kill).
+max_delay=${RESTART_BLK_MAX_DELAY_MS:-400}
 if ldd "$engine" | grep -q libasan; then
     preload=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
         ASAN_OPTIONS=detect_leaks=0)
@@ -56,7 +60,8 @@ blk_wait_state "$dom" 51712 4
 for k in $(seq 1 "$kills"); do
     # A random point: from right after the start (still adopting) to well
     # into the workload.
-    sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+    ms=$((RANDOM % max_delay))
+    sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
     kill -0 $fio_loop 2>/dev/null || break
     kill -KILL "$BLK_PID"
     wait "$BLK_PID" 2>/dev/null || true
