@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "storage_url.h"
+#include "journal.h"
 #include "vbd.h"
 
 #define RESIZE_CHECK_MS 1000u
@@ -377,6 +378,12 @@ static void on_resize_check(struct pv_timer *t, void *arg)
 static void vbd_remove(struct pv_xenbus_dev *dev)
 {
     struct vbd *v = vbd_of(dev);
+    /* Gone for good unless both ends are still Connected (this process is
+     * stopping and a successor adopts the device): then its journals go. */
+    if (pv_xenbus_dev_state(dev) != XenbusStateConnected ||
+        pv_xenbus_dev_fe_state(dev) != XenbusStateConnected)
+        pv_journal_forget_device(v->cfg ? v->cfg->journal_dir : NULL, pv_xenbus_dev_fe_domid(dev),
+                                 pv_xenbus_dev_devid(dev));
     if (v->resize_timer)
         pv_timer_free(v->resize_timer);
     if (v->st_watch)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,6 +165,35 @@ bool pv_journal_get(const struct pv_journal *j, uint32_t pos, void *rec)
         return false;
     memcpy(rec, e->rec, j->rec_size);
     return true;
+}
+
+void pv_journal_forget_device(const char *dir, uint32_t domid, uint32_t devid)
+{
+    if (!dir)
+        return;
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "%u-%u-", domid, devid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, prefix, strlen(prefix)))
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
+void pv_journal_dir_release(const char *dir)
+{
+    if (!dir || rmdir(dir) < 0)
+        return;
+    char parent[4096];
+    snprintf(parent, sizeof(parent), "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(parent); /* fails while another backend's directory is there */
+    }
 }
 
 static int make_dir(const char *path, mode_t mode)

@@ -56,4 +56,12 @@ bool pv_journal_get(const struct pv_journal *j, uint32_t pos, void *rec);
  * 0, or -1 with errno. */
 int pv_journal_dir_prepare(const char *proc, int uid, int gid, char *buf, size_t len);
 
+/* A device went away for good: removes its journals, the files of dir whose
+ * names start with "<domid>-<devid>-". NULL dir is fine. */
+void pv_journal_forget_device(const char *dir, uint32_t domid, uint32_t devid);
+/* At a backend's exit: removes its journal directory and <run dir>/journal
+ * if they are empty (a successor recreates them; a stopped process whose
+ * guest stays connected leaves its journals, and so its directory). */
+void pv_journal_dir_release(const char *dir);
+
 #endif

@@ -71,6 +71,7 @@ static const char *const allowed[] = {
     "fallocate",
     "ftruncate",
     "unlink",
+    "rmdir",
     "unlinkat",
     "mkdir",
     "mkdirat",

@@ -145,6 +145,7 @@ int main(int argc, char **argv)
         pv_xenbus_backend_free(be);
     }
     pv_status_close(cfg.status);
+    pv_journal_dir_release(cfg.journal_dir);
     pv_xs_close(xs);
     pv_loop_free(loop);
     return rc;

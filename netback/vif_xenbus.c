@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "netlink.h"
 #include "vif.h"
 
@@ -245,6 +246,12 @@ static void vif_backend_changed(struct pv_xenbus_dev *dev, const char *key)
 static void vif_remove(struct pv_xenbus_dev *dev)
 {
     struct vif *v = vif_of(dev);
+    /* Gone for good unless both ends are still Connected (this process is
+     * stopping and a successor adopts the vif): then its journals go. */
+    if (pv_xenbus_dev_state(dev) != XenbusStateConnected ||
+        pv_xenbus_dev_fe_state(dev) != XenbusStateConnected)
+        pv_journal_forget_device(v->cfg ? v->cfg->journal_dir : NULL, pv_xenbus_dev_fe_domid(dev),
+                                 pv_xenbus_dev_devid(dev));
     pv_status_dev_remove(v->status);
     vif_host_teardown(v);
 }
