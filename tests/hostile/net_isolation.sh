@@ -93,6 +93,7 @@ attack_loop() {
 # the cleanup's SIGTERM) and the flood stops, then the usual cleanup.
 isolation_cleanup() {
     local rc=$?
+    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
     touch "$SIM_DIR/stop-attacks" "$SIM_DIR/stop-flood"
     kill -CONT "$sink_front" 2>/dev/null || true
     [ -n "${flood:-}" ] && wait "$flood" 2>/dev/null

@@ -8,6 +8,7 @@ source "$PVBACK_SRC/tests/sim/lib.sh"
 BLK_PID=
 blk_cleanup() {
     local rc=$?
+    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
     if [ -n "$BLK_PID" ] && kill -0 "$BLK_PID" 2>/dev/null; then
         kill -TERM "$BLK_PID" 2>/dev/null || true
         wait "$BLK_PID" 2>/dev/null || true

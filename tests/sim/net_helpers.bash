@@ -14,6 +14,7 @@ NET_NFRONT=0
 
 net_cleanup() {
     local rc=$?
+    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
     for p in "${NET_FRONTS[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done

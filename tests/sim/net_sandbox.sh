@@ -25,6 +25,7 @@ net_start_sim
 pids=()
 sandbox_cleanup() {
     local rc=$? p
+    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
     for p in "${pids[@]}"; do
         kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
