@@ -183,8 +183,11 @@ static int allow_prctl(scmp_filter_ctx ctx)
 {
     static const int ok[] = {PR_SET_PTRACER, PR_SET_NAME, PR_GET_NAME};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)ok[i]));
+        /* Spelled out: SCMP_A0 with one datum leaves datum_b to the
+         * compiler, which clang's -Wmissing-field-initializers refuses. */
+        struct scmp_arg_cmp option = {
+            .arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)ok[i], .datum_b = 0};
+        int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, option);
         if (rc < 0)
             return rc;
     }

@@ -37,6 +37,8 @@
 static struct pv_loop *loop;
 static struct pv_storage *st;
 
+static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
 static void fail(const char *fmt, ...)
 {
     va_list ap;
