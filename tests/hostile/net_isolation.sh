@@ -94,13 +94,12 @@ attack_loop() {
 # the cleanup's SIGTERM) and the flood stops, then the usual cleanup.
 isolation_cleanup() {
     local rc=$?
-    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
+    set +e # a cleanup goes all the way, whatever fails in it
     touch "$SIM_DIR/stop-attacks" "$SIM_DIR/stop-flood"
     kill -CONT "$sink_front" 2>/dev/null || true
     [ -n "${flood:-}" ] && wait "$flood" 2>/dev/null
     [ -n "${loop:-}" ] && wait "$loop" 2>/dev/null
-    (exit $rc)
-    net_cleanup
+    net_cleanup "$rc"
 }
 trap isolation_cleanup EXIT
 kill -STOP "$sink_front"

@@ -6,9 +6,9 @@
 source "$PVBACK_SRC/tests/sim/lib.sh"
 
 BLK_PID=
-blk_cleanup() {
-    local rc=$?
-    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
+blk_cleanup() { # [RC], as sim_cleanup
+    local rc=${1:-$?}
+    set +e # a cleanup goes all the way, whatever fails in it
     if [ -n "$BLK_PID" ] && kill -0 "$BLK_PID" 2>/dev/null; then
         kill -TERM "$BLK_PID" 2>/dev/null || true
         wait "$BLK_PID" 2>/dev/null || true
@@ -17,8 +17,7 @@ blk_cleanup() {
         echo "--- pvback-blk log" >&2
         tail -n 40 "$SIM_DIR/blk.log" >&2
     fi
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 
 blk_start_sim() {

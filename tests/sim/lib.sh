@@ -39,8 +39,12 @@ sim_start() {
     fi
 }
 
+# sim_cleanup [RC]: stops xensim; exits with RC (default: the status the
+# EXIT trap saw). Callers hand RC on as an argument: '(exit $rc)' before the
+# call would end a shell running under set -e.
 sim_cleanup() {
-    local rc=$? vrc=0
+    local rc=${1:-$?} vrc=0
+    set +e
     "$XENSIM" stop --dir "$SIM_DIR" >/dev/null 2>&1 || true
     if [ -n "$SIM_VG_PID" ]; then
         wait "$SIM_VG_PID" || vrc=$?

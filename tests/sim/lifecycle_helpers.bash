@@ -13,6 +13,7 @@ WATCH_PID=
 
 lc_cleanup() {
     local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
     lc_stop_watch || rc=1
     for f in "$SIM_DIR"/pvback/*.pid; do
         [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
@@ -35,8 +36,7 @@ lc_cleanup() {
             ip netns del "$ns" 2>/dev/null || true
         fi
     done
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 
 # lc_start: xensim, dom0's namespace with xenbr0, pvback-watch.

@@ -12,9 +12,9 @@ NET_PID=
 NET_FRONTS=()
 NET_NFRONT=0
 
-net_cleanup() {
-    local rc=$?
-    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
+net_cleanup() { # [RC], as sim_cleanup
+    local rc=${1:-$?}
+    set +e # a cleanup goes all the way, whatever fails in it
     for p in "${NET_FRONTS[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
@@ -40,8 +40,7 @@ net_cleanup() {
             ip netns del "$ns" 2>/dev/null || true
         fi
     done
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 
 # net_start_sim: xensim, the host namespace with bridge xenbr0, and a hotplug

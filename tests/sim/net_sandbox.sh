@@ -25,13 +25,12 @@ net_start_sim
 pids=()
 sandbox_cleanup() {
     local rc=$? p
-    set +e # under set -e, "(exit $rc)" below would end the cleanup before sim_cleanup
+    set +e # a cleanup goes all the way, whatever fails in it
     for p in "${pids[@]}"; do
         kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
-    (exit $rc)
-    net_cleanup
+    net_cleanup "$rc"
 }
 trap sandbox_cleanup EXIT
 chmod 0711 "$SIM_DIR"

@@ -21,10 +21,9 @@ fi
 
 remote_cleanup() {
     local rc=$?
-    set +e # a cleanup goes all the way; "(exit $rc)" below only hands rc on
+    set +e # a cleanup goes all the way, whatever fails in it
     srv_cleanup
-    (exit $rc)
-    blk_cleanup
+    blk_cleanup "$rc"
 }
 blk_start_sim
 trap remote_cleanup EXIT

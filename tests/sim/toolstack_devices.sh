@@ -11,13 +11,13 @@ source "$(dirname "$0")/lib.sh"
 FAKE_BACKEND=
 finish() {
     local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
     if [ -n "$FAKE_BACKEND" ]; then
         kill "$FAKE_BACKEND" 2>/dev/null || true
         wait "$FAKE_BACKEND" 2>/dev/null || true
     fi
     rm -rf "$WORK"
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 sim_start
 WORK=$(mktemp -d /tmp/pvback-ts.XXXXXX)

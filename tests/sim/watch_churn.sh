@@ -13,6 +13,7 @@ ROUNDS=${WATCH_CHURN:-200}
 WATCH_PID=
 finish() {
     local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
     if [ -n "$WATCH_PID" ]; then
         kill "$WATCH_PID" 2>/dev/null || true
         wait "$WATCH_PID" || { echo "FAIL: pvback-watch exited with $?" >&2; rc=1; }
@@ -30,8 +31,7 @@ finish() {
         tail -n 40 "$WORK/watch.log" >&2
     fi
     rm -rf "$WORK"
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 sim_start
 WORK=$(mktemp -d /tmp/pvback-churn.XXXXXX)

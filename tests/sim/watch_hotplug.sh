@@ -12,9 +12,9 @@ mount -t sysfs sysfs /sys
 HOTPLUG="$PVBACK_SRC/xenstore-watch/hotplug"
 finish() {
     local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
     rm -rf "$WORK"
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 sim_start
 WORK=$(mktemp -d /tmp/pvback-hotplug.XXXXXX)

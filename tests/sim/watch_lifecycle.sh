@@ -23,6 +23,7 @@ HOTPLUG="$PVBACK_SRC/xenstore-watch/hotplug"
 WATCH_PID=
 finish() {
     local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
     stop_watch || rc=1
     # Backends outlive pvback-watch by design: stop the ones still running.
     for f in "$XENSIM_DIR"/pvback/*.pid; do
@@ -39,8 +40,7 @@ finish() {
         tail -n 60 "$WORK/watch.log" >&2
     fi
     rm -rf "$WORK"
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 sim_start
 WORK=$(mktemp -d /tmp/pvback-watch.XXXXXX)

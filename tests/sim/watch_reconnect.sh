@@ -10,6 +10,7 @@ WATCH_PID=
 FRONT_PID=
 finish() {
     local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
     [ -z "$FRONT_PID" ] || kill "$FRONT_PID" 2>/dev/null || true
     if [ -n "$WATCH_PID" ]; then
         kill "$WATCH_PID" 2>/dev/null || true
@@ -30,8 +31,7 @@ finish() {
         tail -n 20 "$WORK/front.log" >&2 2>/dev/null || true
     fi
     rm -rf "$WORK"
-    (exit $rc)
-    sim_cleanup
+    sim_cleanup "$rc"
 }
 sim_start
 WORK=$(mktemp -d /tmp/pvback-watch-rc.XXXXXX)
