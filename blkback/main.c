@@ -35,21 +35,6 @@ static void usage(FILE *out)
                  "                  " PV_SANDBOX_USAGE "\n");
 }
 
-static int parse_num(const char *opt, const char *s, int min, int max, int *out)
-{
-    if (pv_parse_int(s, min, max, out) < 0) {
-        fprintf(stderr, "pvback-blk: %s '%s': expected a number from %d to %d\n", opt, s, min, max);
-        return -1;
-    }
-    return 0;
-}
-
-static void on_signal(int signo, void *arg)
-{
-    pv_info("signal %d: stopping", signo);
-    pv_loop_stop(arg);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -79,7 +64,8 @@ int main(int argc, char **argv)
             platform = optarg;
             break;
         case 'd':
-            if (parse_num("--frontend-domid", optarg, 1, 0x7fef, &fe_domid) < 0)
+            if (pv_parse_int_option("pvback-blk", "--frontend-domid", optarg, 1, 0x7fef,
+                                    &fe_domid) < 0)
                 return 2;
             break;
         case 't':
@@ -90,11 +76,12 @@ int main(int argc, char **argv)
             ops.type = optarg;
             break;
         case 'q':
-            if (parse_num("--max-queues", optarg, 1, 64, &q) < 0)
+            if (pv_parse_int_option("pvback-blk", "--max-queues", optarg, 1, 64, &q) < 0)
                 return 2;
             break;
         case 'g':
-            if (parse_num("--max-persistent-grants", optarg, 0, 65536, &g) < 0)
+            if (pv_parse_int_option("pvback-blk", "--max-persistent-grants", optarg, 0, 65536, &g) <
+                0)
                 return 2;
             break;
         case 'e':
@@ -157,8 +144,7 @@ int main(int argc, char **argv)
         pv_loop_free(loop);
         return 1;
     }
-    pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
-    pv_loop_add_signal(loop, SIGINT, on_signal, loop);
+    pv_loop_stop_on_signals(loop);
     struct pv_xenbus_backend *be =
         pv_xenbus_backend_new(xs, &ops, pv_platform_self_domid(), fe_domid, &cfg);
     int rc = 1;

@@ -2,6 +2,7 @@
  * dead and freed after the batch, because a later event of the same batch
  * may still point at them. */
 #include "loop.h"
+#include "log.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 64
+#define MAX_EVENTS  64
 #define MAX_SIGNALS 16
 
 struct pv_watch {
@@ -246,6 +247,19 @@ int pv_loop_add_signal(struct pv_loop *loop, int signo, pv_signal_cb cb, void *a
     }
     loop->sigs[loop->nsigs++] = (struct signal_slot){signo, cb, arg};
     return 0;
+}
+
+static void stop_on_signal(int signo, void *arg)
+{
+    pv_info("signal %d: stopping", signo);
+    pv_loop_stop(arg);
+}
+
+int pv_loop_stop_on_signals(struct pv_loop *loop)
+{
+    if (pv_loop_add_signal(loop, SIGTERM, stop_on_signal, loop) < 0)
+        return -1;
+    return pv_loop_add_signal(loop, SIGINT, stop_on_signal, loop);
 }
 
 int pv_loop_run_once(struct pv_loop *loop, int timeout_ms)

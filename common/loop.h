@@ -35,6 +35,9 @@ void pv_timer_free(struct pv_timer *t);
 /* Delivers signo through the loop (the signal is blocked for the thread). */
 int pv_loop_add_signal(struct pv_loop *loop, int signo, pv_signal_cb cb, void *arg);
 
+/* SIGTERM and SIGINT stop the loop (logged), the daemons' usual shutdown. */
+int pv_loop_stop_on_signals(struct pv_loop *loop);
+
 /* Runs until pv_loop_stop(); returns 0, or -1 with errno on an epoll failure. */
 int pv_loop_run(struct pv_loop *loop);
 /* Runs one round: waits at most timeout_ms (-1: forever) and dispatches. */

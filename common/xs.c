@@ -93,6 +93,16 @@ int pv_parse_int(const char *s, int min, int max, int *out)
     return 0;
 }
 
+int pv_parse_int_option(const char *prog, const char *opt, const char *s, int min, int max,
+                        int *out)
+{
+    if (pv_parse_int(s, min, max, out) < 0) {
+        fprintf(stderr, "%s: %s '%s': expected a number from %d to %d\n", prog, opt, s, min, max);
+        return -1;
+    }
+    return 0;
+}
+
 int pv_xs_join(char *buf, size_t len, const char *dir, const char *key)
 {
     int n;

@@ -114,6 +114,10 @@ unsigned int pv_xs_queued_events(const struct pv_xs *xs);
  * (outside [min, max]). */
 int pv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int pv_parse_int(const char *s, int min, int max, int *out);
+/* pv_parse_int for a command-line option: on failure prints
+ * "PROG: OPT 'S': expected a number from MIN to MAX" to stderr. */
+int pv_parse_int_option(const char *prog, const char *opt, const char *s, int min, int max,
+                        int *out);
 /* Joins dir and key into buf ("dir/key", or dir when key is NULL or "").
  * Returns 0, or -1 with ENAMETOOLONG when it does not fit. */
 int pv_xs_join(char *buf, size_t len, const char *dir, const char *key);

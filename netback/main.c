@@ -34,21 +34,6 @@ static void usage(FILE *out)
                  "[--max-queues N]\n                  " PV_SANDBOX_USAGE "\n");
 }
 
-static int parse_num(const char *opt, const char *s, int min, int max, int *out)
-{
-    if (pv_parse_int(s, min, max, out) < 0) {
-        fprintf(stderr, "pvback-net: %s '%s': expected a number from %d to %d\n", opt, s, min, max);
-        return -1;
-    }
-    return 0;
-}
-
-static void on_signal(int signo, void *arg)
-{
-    pv_info("signal %d: stopping", signo);
-    pv_loop_stop(arg);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -73,11 +58,13 @@ int main(int argc, char **argv)
             platform = optarg;
             break;
         case 'd':
-            if (parse_num("--frontend-domid", optarg, 1, 0x7fef, &fe_domid) < 0)
+            if (pv_parse_int_option("pvback-net", "--frontend-domid", optarg, 1, 0x7fef,
+                                    &fe_domid) < 0)
                 return 2;
             break;
         case 'q':
-            if (parse_num("--max-queues", optarg, 1, TAP_MAX_QUEUES, &q) < 0)
+            if (pv_parse_int_option("pvback-net", "--max-queues", optarg, 1, TAP_MAX_QUEUES, &q) <
+                0)
                 return 2;
             break;
         case 'h':
@@ -114,8 +101,7 @@ int main(int argc, char **argv)
         pv_loop_free(loop);
         return 1;
     }
-    pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
-    pv_loop_add_signal(loop, SIGINT, on_signal, loop);
+    pv_loop_stop_on_signals(loop);
     /* `pvback-ctl status` reads this; the vifs work without it. */
     cfg.status = pv_status_open(loop, "vif", fe_domid);
     /* The in-flight journals (docs/hardening.md). */

@@ -60,12 +60,6 @@ static void fake_remove(struct pv_xenbus_dev *dev)
     pv_status_dev_remove(f->st);
 }
 
-static void on_signal(int signo, void *arg)
-{
-    (void)signo;
-    pv_loop_stop(arg);
-}
-
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -117,8 +111,7 @@ int main(int argc, char **argv)
         pv_loop_free(loop);
         return 1;
     }
-    pv_loop_add_signal(loop, SIGTERM, on_signal, loop);
-    pv_loop_add_signal(loop, SIGINT, on_signal, loop);
+    pv_loop_stop_on_signals(loop);
     struct pv_status *st = pv_status_open(loop, ops.type, fe_domid);
     struct pv_xenbus_backend *be =
         pv_xenbus_backend_new(xs, &ops, pv_platform_self_domid(), fe_domid, st);
