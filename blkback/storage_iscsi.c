@@ -37,6 +37,7 @@
 struct iscsi_store;
 
 struct icmd {
+    struct pv_remote_link link; /* first: on the free list, or on the parked list */
     struct iscsi_store *st;
     struct pv_storage_req *req;
     struct scsi_iovec *iov;
@@ -44,32 +45,21 @@ struct icmd {
     int retries;
     uint64_t lba, blocks; /* what is left to do (discard is split in chunks) */
     struct unmap_list um;
-    struct icmd *next_free; /* on the free list, or on the parked list */
 };
 
 struct iscsi_store {
-    struct pv_storage base; /* first: storage.c casts */
-    struct pv_remote_poll poll;
+    struct pv_remote_store r; /* first: storage.c casts */
     struct iscsi_context *ctx;
     bool logged_in;  /* ctx is a live session (or one libiscsi is re-establishing) */
     bool broken;     /* libiscsi gave up on ctx: a fresh login is needed */
     bool connecting; /* a fresh login of our own is under way on ctx */
     bool connect_failed;
-    bool tearing_down;   /* inside iscsi_destroy_context() of a lost session */
-    bool gave_up;        /* no session for longer than the timeout */
-    struct icmd *parked; /* commands waiting for a fresh session */
+    bool tearing_down; /* inside iscsi_destroy_context() of a lost session */
     struct pv_iscsi_url url;
-    char name[PV_URL_PATH_MAX]; /* the URL without password, for messages */
     char user[PV_URL_CRED_MAX], password[PV_URL_CRED_MAX];
     uint32_t block;
     uint64_t max_unmap_blocks; /* per UNMAP command */
-    unsigned int timeout_s;
-    uint64_t down_since_ms; /* 0: the session is up */
-    uint64_t connect_ms;    /* when our current login attempt started */
     bool capacity_pending;
-    unsigned int completed; /* callbacks run during this reap */
-    struct icmd *cmds, *free_cmds;
-    unsigned int ncmds;
 };
 
 static struct iscsi_store *to_st(struct pv_storage *s)
@@ -147,7 +137,7 @@ static int find_credentials(struct iscsi_store *st, const char *chap_file, char 
     snprintf(st->user, sizeof(st->user), "%s", st->url.user);
     snprintf(st->password, sizeof(st->password), "%s", st->url.password);
     if (st->user[0])
-        pv_warn("%s: CHAP credentials taken from the URL; prefer a secrets file", st->name);
+        pv_warn("%s: CHAP credentials taken from the URL; prefer a secrets file", st->r.name);
     return 0;
 }
 
@@ -165,14 +155,14 @@ static struct iscsi_context *new_context(struct iscsi_store *st, char *err, size
 {
     struct iscsi_context *ctx = iscsi_create_context(PV_ISCSI_INITIATOR);
     if (!ctx) {
-        snprintf(err, errlen, "%s: cannot create an iSCSI context", st->name);
+        snprintf(err, errlen, "%s: cannot create an iSCSI context", st->r.name);
         return NULL;
     }
     if (iscsi_set_targetname(ctx, st->url.target) ||
         iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL) ||
         iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
         (st->user[0] && iscsi_set_initiator_username_pwd(ctx, st->user, st->password))) {
-        snprintf(err, errlen, "%s: %s", st->name, iscsi_get_error(ctx));
+        snprintf(err, errlen, "%s: %s", st->r.name, iscsi_get_error(ctx));
         iscsi_destroy_context(ctx);
         return NULL;
     }
@@ -190,26 +180,17 @@ static void update_socket(struct iscsi_store *st)
     /* A context libiscsi gave up on, or a failed login, waits for the tick:
      * its socket may stay hung up and would keep the loop spinning. */
     if (st->ctx && !st->broken && !(st->connecting && st->connect_failed))
-        pv_remote_poll_set_socket(&st->poll, iscsi_get_fd(st->ctx), iscsi_which_events(st->ctx));
+        pv_remote_poll_set_socket(&st->r.poll, iscsi_get_fd(st->ctx), iscsi_which_events(st->ctx));
     else
-        pv_remote_poll_set_socket(&st->poll, -1, 0);
+        pv_remote_poll_set_socket(&st->r.poll, -1, 0);
 }
 
 /* ---- commands ---- */
 
-static struct icmd *get_cmd(struct iscsi_store *st)
-{
-    struct icmd *c = st->free_cmds;
-    if (c)
-        st->free_cmds = c->next_free;
-    return c;
-}
-
 static void put_cmd(struct icmd *c)
 {
     c->req = NULL;
-    c->next_free = c->st->free_cmds;
-    c->st->free_cmds = c;
+    pv_remote_cmd_put(&c->st->r, c);
 }
 
 static void finish(struct icmd *c, int64_t result)
@@ -217,14 +198,8 @@ static void finish(struct icmd *c, int64_t result)
     struct iscsi_store *st = c->st;
     struct pv_storage_req *req = c->req;
     put_cmd(c);
-    st->completed++;
-    pv_storage_complete(&st->base, req, result);
-}
-
-static void park(struct icmd *c)
-{
-    c->next_free = c->st->parked;
-    c->st->parked = c;
+    st->r.completed++;
+    pv_storage_complete(&st->r.base, req, result);
 }
 
 static void on_task(struct iscsi_context *ctx, int status, void *command_data, void *private);
@@ -267,15 +242,15 @@ static int64_t task_result(struct iscsi_store *st, struct icmd *c, int status,
     if (status == SCSI_STATUS_GOOD)
         return 0;
     if (status == SCSI_STATUS_CHECK_CONDITION) {
-        pv_warn("%s: command 0x%02x at block %" PRIu64 " failed: %s (%s)", st->name, task->cdb[0],
+        pv_warn("%s: command 0x%02x at block %" PRIu64 " failed: %s (%s)", st->r.name, task->cdb[0],
                 c->lba, scsi_sense_key_str(task->sense.key), scsi_sense_ascq_str(task->sense.ascq));
         return task->sense.key == SCSI_SENSE_DATA_PROTECTION ? -EROFS : -EIO;
     }
     if (status == SCSI_STATUS_CANCELLED)
-        pv_warn("%s: command 0x%02x failed: no session for longer than %u s", st->name,
-                task->cdb[0], st->timeout_s);
+        pv_warn("%s: command 0x%02x failed: no session for longer than %u s", st->r.name,
+                task->cdb[0], st->r.timeout_s);
     else
-        pv_warn("%s: command 0x%02x failed with status %d: %s", st->name, task->cdb[0], status,
+        pv_warn("%s: command 0x%02x failed with status %d: %s", st->r.name, task->cdb[0], status,
                 iscsi_get_error(st->ctx));
     return -EIO;
 }
@@ -286,13 +261,13 @@ static void on_task(struct iscsi_context *ctx, int status, void *command_data, v
     struct icmd *c = private;
     struct iscsi_store *st = c->st;
     struct scsi_task *task = command_data;
-    if (status == SCSI_STATUS_CANCELLED && !st->gave_up) {
+    if (status == SCSI_STATUS_CANCELLED && !st->r.gave_up) {
         /* libiscsi dropped the command with its session (or we are tearing
          * that down): it goes out again on the next one. */
         scsi_free_scsi_task(task);
         if (!st->tearing_down)
             st->broken = true;
-        park(c);
+        pv_remote_park(&st->r, &c->link);
         return;
     }
     bool unit_attention =
@@ -324,7 +299,9 @@ static int iscsi_submit(struct pv_storage *s, struct pv_storage_req *req)
      * of any size are split (issue()). */
     if (req->length % st->block || (req->op != PV_STORAGE_DISCARD && req->length > UINT32_MAX))
         return -EINVAL;
-    struct icmd *c = get_cmd(st);
+    if (pv_remote_store_refused(&st->r, req))
+        return 0;
+    struct icmd *c = pv_remote_cmd_get(&st->r);
     if (!c)
         return -EAGAIN;
     c->req = req;
@@ -344,15 +321,8 @@ static int iscsi_submit(struct pv_storage *s, struct pv_storage_req *req)
         for (int i = 0; i < req->iovcnt; i++)
             c->iov[i] = (struct scsi_iovec){req->iov[i].iov_base, req->iov[i].iov_len};
     }
-    if (st->gave_up) {
-        /* Past the timeout with no session: fail now rather than hold the
-         * guest's request for a target that may never come back. */
-        put_cmd(c);
-        pv_storage_defer(s, req, -EIO);
-        return 0;
-    }
     if (!st->logged_in || st->broken) {
-        park(c);
+        pv_remote_park(&st->r, &c->link);
         return 0;
     }
     int rc = issue(c);
@@ -383,7 +353,7 @@ static void on_capacity(struct iscsi_context *ctx, int status, void *command_dat
     if (status == SCSI_STATUS_GOOD) {
         struct scsi_readcapacity16 *rc16 = scsi_datain_unmarshall(task);
         if (rc16 && rc16->block_length == st->block)
-            st->base.info.size = (rc16->returned_lba + 1) * st->block;
+            st->r.base.info.size = (rc16->returned_lba + 1) * st->block;
     }
     scsi_free_scsi_task(task);
 }
@@ -402,6 +372,15 @@ static int iscsi_refresh_size(struct pv_storage *s, uint64_t *size)
     return 0;
 }
 
+/* A parked command: re-issued on the fresh session, or failed. */
+static void unparked(struct pv_remote_link *l, bool fail)
+{
+    struct icmd *c = PV_REMOTE_CONTAINER(l, struct icmd, link);
+    c->retries = 0;
+    if (fail || issue(c) < 0)
+        finish(c, -EIO);
+}
+
 static void on_fresh_login(struct iscsi_context *ctx, int status, void *command_data, void *private)
 {
     (void)ctx;
@@ -413,30 +392,8 @@ static void on_fresh_login(struct iscsi_context *ctx, int status, void *command_
         return;
     }
     st->logged_in = true;
-    st->gave_up = false;
-    st->down_since_ms = 0;
-    pv_info("%s: logged in to the target again", st->name);
-    struct icmd *c = st->parked;
-    st->parked = NULL;
-    while (c) {
-        struct icmd *next = c->next_free;
-        c->retries = 0;
-        if (issue(c) < 0)
-            finish(c, -EIO);
-        c = next;
-    }
-}
-
-/* Fails every parked command (after the timeout). */
-static void fail_parked(struct iscsi_store *st)
-{
-    struct icmd *c = st->parked;
-    st->parked = NULL;
-    while (c) {
-        struct icmd *next = c->next_free;
-        finish(c, -EIO);
-        c = next;
-    }
+    pv_remote_session_back(&st->r);
+    pv_remote_unpark(&st->r, unparked);
 }
 
 /* Once a tick: notice a lost session, let libiscsi re-establish it, or
@@ -444,29 +401,17 @@ static void fail_parked(struct iscsi_store *st)
 static void tick(struct iscsi_store *st)
 {
     char err[256];
-    uint64_t now = pv_now_ms();
 
     if (st->logged_in && !st->broken && iscsi_is_logged_in(st->ctx)) {
-        if (st->down_since_ms)
-            pv_info("%s: session re-established", st->name);
-        st->down_since_ms = 0;
+        pv_remote_session_back(&st->r);
         return;
     }
-    if (!st->down_since_ms) {
-        st->down_since_ms = now;
-        pv_warn("%s: session lost (%s); reconnecting", st->name,
-                st->ctx ? iscsi_get_error(st->ctx) : "no context");
-    }
-    if (!st->gave_up && now - st->down_since_ms >= st->timeout_s * 1000ull) {
-        pv_err("%s: no session for %u s: failing requests until the target is back", st->name,
-               st->timeout_s);
-        st->gave_up = true;
-        fail_parked(st);
-    }
-    if (st->logged_in && !st->broken && !st->gave_up)
+    pv_remote_session_lost(&st->r, st->ctx ? iscsi_get_error(st->ctx) : "no context");
+    if (pv_remote_session_expired(&st->r))
+        pv_remote_unpark(&st->r, unparked);
+    if (st->logged_in && !st->broken && !st->r.gave_up)
         return; /* libiscsi is re-establishing it, re-sending what it holds */
-    /* An attempt that has not called back in time is abandoned for a new one. */
-    if (st->connecting && !st->connect_failed && now - st->connect_ms < PV_REMOTE_RETRY_MS)
+    if (!pv_remote_retry_due(&st->r, st->connecting && !st->connect_failed))
         return;
     if (st->ctx) {
         /* Cancels what the context holds: parked (or, past the timeout, failed). */
@@ -485,7 +430,6 @@ static void tick(struct iscsi_store *st)
     char portal[PV_URL_HOST_MAX + 16];
     portal_of(&st->url, portal, sizeof(portal));
     st->connecting = true;
-    st->connect_ms = now;
     if (iscsi_full_connect_async(st->ctx, portal, (int)st->url.lun, on_fresh_login, st) < 0)
         st->connect_failed = true;
 }
@@ -495,8 +439,7 @@ static int iscsi_reap(struct pv_storage *s)
     struct iscsi_store *st = to_st(s);
     int revents;
     bool ticked;
-    st->completed = 0;
-    pv_remote_poll_check(&st->poll, &revents, &ticked);
+    pv_remote_store_begin_reap(&st->r, &revents, &ticked);
     if (st->ctx && !st->broken && (revents || ticked) && iscsi_service(st->ctx, revents) < 0) {
         /* Logged once, by tick(), as the session loss. */
         if (st->connecting)
@@ -507,12 +450,7 @@ static int iscsi_reap(struct pv_storage *s)
     if (ticked)
         tick(st);
     update_socket(st);
-    return (int)st->completed;
-}
-
-static int iscsi_poll_fd(struct pv_storage *s)
-{
-    return to_st(s)->poll.epfd;
+    return (int)st->r.completed;
 }
 
 static void iscsi_close(struct pv_storage *s)
@@ -523,12 +461,11 @@ static void iscsi_close(struct pv_storage *s)
             iscsi_logout_sync(st->ctx);
         iscsi_destroy_context(st->ctx);
     }
-    pv_remote_poll_fini(&st->poll);
-    for (unsigned int i = 0; i < st->ncmds; i++)
-        free(st->cmds[i].iov);
-    free(st->cmds);
+    struct icmd *c;
+    for (unsigned int i = 0; (c = pv_remote_cmd_at(&st->r, i)); i++)
+        free(c->iov);
     explicit_bzero(st->password, sizeof(st->password));
-    free(st);
+    pv_remote_store_free(&st->r);
 }
 
 /* ---- opening: synchronous, so that every failure has a clear message ---- */
@@ -539,12 +476,12 @@ static struct scsi_task *probe(struct iscsi_store *st, struct scsi_task *t, cons
     if (t && t->status == SCSI_STATUS_GOOD)
         return t;
     if (!t)
-        snprintf(err, errlen, "%s: %s failed: %s", st->name, what, iscsi_get_error(st->ctx));
+        snprintf(err, errlen, "%s: %s failed: %s", st->r.name, what, iscsi_get_error(st->ctx));
     else if (t->status == SCSI_STATUS_CHECK_CONDITION)
-        snprintf(err, errlen, "%s: %s failed: %s (%s)", st->name, what,
+        snprintf(err, errlen, "%s: %s failed: %s (%s)", st->r.name, what,
                  scsi_sense_key_str(t->sense.key), scsi_sense_ascq_str(t->sense.ascq));
     else
-        snprintf(err, errlen, "%s: %s failed: %s", st->name, what, iscsi_get_error(st->ctx));
+        snprintf(err, errlen, "%s: %s failed: %s", st->r.name, what, iscsi_get_error(st->ctx));
     if (t)
         scsi_free_scsi_task(t);
     return NULL;
@@ -553,7 +490,7 @@ static struct scsi_task *probe(struct iscsi_store *st, struct scsi_task *t, cons
 /* Sizes from READ CAPACITY(16), discard from the VPD pages. */
 static int read_geometry(struct iscsi_store *st, bool read_only, char *err, size_t errlen)
 {
-    struct pv_storage_info *in = &st->base.info;
+    struct pv_storage_info *in = &st->r.base.info;
     int lun = (int)st->url.lun;
     struct scsi_task *t = probe(st, iscsi_readcapacity16_sync(st->ctx, lun),
                                 "READ CAPACITY(16) on the LUN", err, errlen);
@@ -562,7 +499,7 @@ static int read_geometry(struct iscsi_store *st, bool read_only, char *err, size
     struct scsi_readcapacity16 *rc16 = scsi_datain_unmarshall(t);
     if (!rc16 || rc16->block_length < 512 || rc16->block_length > 65536 ||
         (rc16->block_length & (rc16->block_length - 1)) || rc16->lbppbe > 16) {
-        snprintf(err, errlen, "%s: the LUN reports an unusable block size", st->name);
+        snprintf(err, errlen, "%s: the LUN reports an unusable block size", st->r.name);
         scsi_free_scsi_task(t);
         return -1;
     }
@@ -611,17 +548,12 @@ static int read_geometry(struct iscsi_store *st, bool read_only, char *err, size
 static struct pv_storage *iscsi_open_url(const struct pv_storage_params *p, int efd,
                                          unsigned int depth, char *err, size_t errlen)
 {
-    struct iscsi_store *st = calloc(1, sizeof(*st));
-    if (!st) {
-        snprintf(err, errlen, "out of memory");
+    struct iscsi_store *st = pv_remote_store_new(sizeof(*st), p, "target", err, errlen);
+    if (!st)
         return NULL;
-    }
-    st->poll.epfd = st->poll.timerfd = -1;
-    pv_url_redact(p->path, st->name, sizeof(st->name));
     if (pv_iscsi_url_parse(p->path, &st->url, err, errlen) < 0 ||
         find_credentials(st, p->chap_file, err, errlen) < 0)
         goto fail;
-    st->timeout_s = pv_remote_timeout(p->reconnect_timeout);
     st->ctx = new_context(st, err, errlen);
     if (!st->ctx)
         goto fail;
@@ -629,12 +561,12 @@ static struct pv_storage *iscsi_open_url(const struct pv_storage_params *p, int 
     portal_of(&st->url, portal, sizeof(portal));
     char why[300];
     if (pv_remote_probe(st->url.host, st->url.port, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s: target portal: %s", st->name, why);
+        snprintf(err, errlen, "%s: target portal: %s", st->r.name, why);
         goto fail;
     }
     iscsi_set_timeout(st->ctx, PV_REMOTE_CONNECT_TIMEOUT);
     if (iscsi_full_connect_sync(st->ctx, portal, (int)st->url.lun) < 0) {
-        snprintf(err, errlen, "%s: login to target %s LUN %u at %s failed: %s", st->name,
+        snprintf(err, errlen, "%s: login to target %s LUN %u at %s failed: %s", st->r.name,
                  st->url.target, st->url.lun, portal, iscsi_get_error(st->ctx));
         goto fail;
     }
@@ -643,21 +575,17 @@ static struct pv_storage *iscsi_open_url(const struct pv_storage_params *p, int 
     /* In-flight commands wait for a reconnect; our tick enforces the bound. */
     iscsi_set_timeout(st->ctx, 0);
     st->logged_in = true;
-    st->ncmds = depth;
-    st->cmds = calloc(depth, sizeof(*st->cmds));
-    if (!st->cmds || pv_remote_poll_init(&st->poll, efd, err, errlen) < 0)
+    if (pv_remote_store_ready(&st->r, efd, depth, sizeof(struct icmd), err, errlen) < 0)
         goto fail;
-    for (unsigned int i = 0; i < depth; i++) {
-        st->cmds[i].st = st;
-        st->cmds[i].next_free = i + 1 < depth ? &st->cmds[i + 1] : NULL;
-    }
-    st->free_cmds = &st->cmds[0];
+    struct icmd *c;
+    for (unsigned int i = 0; (c = pv_remote_cmd_at(&st->r, i)); i++)
+        c->st = st;
     update_socket(st);
-    pv_info("%s: %" PRIu64 " bytes, %u-byte blocks%s", st->name, st->base.info.size, st->block,
-            st->base.info.can_discard ? ", UNMAP" : "");
-    return &st->base;
+    pv_info("%s: %" PRIu64 " bytes, %u-byte blocks%s", st->r.name, st->r.base.info.size, st->block,
+            st->r.base.info.can_discard ? ", UNMAP" : "");
+    return &st->r.base;
 fail:
-    iscsi_close(&st->base);
+    iscsi_close(&st->r.base);
     return NULL;
 }
 
@@ -668,7 +596,7 @@ const struct pv_storage_ops pv_storage_iscsi_ops = {
     .submit = iscsi_submit,
     .kick = iscsi_kick,
     .reap = iscsi_reap,
-    .poll_fd = iscsi_poll_fd,
+    .poll_fd = pv_remote_store_poll_fd,
     .discard = iscsi_discard,
     .refresh_size = iscsi_refresh_size,
 };

@@ -39,42 +39,32 @@ struct nfs_store;
 struct ncmd;
 
 struct npart {
+    struct pv_remote_link link; /* on the parked list while waiting for a session */
     struct ncmd *c;
-    uint64_t at;             /* byte offset inside the request */
-    struct npart *next_park; /* on the store's list while waiting for a session */
+    uint64_t at; /* byte offset inside the request */
 };
 
 struct ncmd {
+    struct pv_remote_link link; /* first: on the free list */
     struct nfs_store *st;
     struct pv_storage_req *req;
     void *bounce;        /* writes: the data, owned until every part is back */
     struct npart *parts; /* one per NFS call */
     unsigned int nparts, pending;
     int64_t error; /* the first part's error, 0 if none */
-    struct ncmd *next_free;
 };
 
 struct nfs_store {
-    struct pv_storage base; /* first: storage.c casts */
-    struct pv_remote_poll poll;
+    struct pv_remote_store r; /* first: storage.c casts */
     struct nfs_context *nfs;
     struct nfsfh *fh;
     bool read_only;
     bool up;           /* nfs and fh serve requests */
     bool reconnecting; /* a fresh mount and open are under way on nfs */
-    bool gave_up;      /* down longer than the timeout: requests fail at once */
     bool retry_now;    /* the session just dropped: try at once, not at the tick */
-    uint64_t down_since_ms;
-    uint64_t reconnect_ms; /* when the current attempt started */
-    struct npart *parked;
     struct pv_nfs_url url;
-    char name[PV_URL_PATH_MAX + 16];
-    unsigned int timeout_s;
     uint64_t read_chunk, write_chunk;
     bool stat_pending;
-    unsigned int completed;
-    struct ncmd *cmds, *free_cmds;
-    unsigned int ncmds;
 };
 
 static struct nfs_store *to_st(struct pv_storage *s)
@@ -84,7 +74,7 @@ static struct nfs_store *to_st(struct pv_storage *s)
 
 static void update_socket(struct nfs_store *st)
 {
-    pv_remote_poll_set_socket(&st->poll, nfs_get_fd(st->nfs), nfs_which_events(st->nfs));
+    pv_remote_poll_set_socket(&st->r.poll, nfs_get_fd(st->nfs), nfs_which_events(st->nfs));
 }
 
 static void put_cmd(struct ncmd *c)
@@ -94,8 +84,7 @@ static void put_cmd(struct ncmd *c)
     c->bounce = NULL;
     c->parts = NULL;
     c->req = NULL;
-    c->next_free = c->st->free_cmds;
-    c->st->free_cmds = c;
+    pv_remote_cmd_put(&c->st->r, c);
 }
 
 static const char *op_name(enum pv_storage_op op)
@@ -143,8 +132,8 @@ static void part_done(struct ncmd *c)
         return;
     int64_t result = c->error ? c->error : (int64_t)req->length;
     put_cmd(c);
-    st->completed++;
-    pv_storage_complete(&st->base, req, result);
+    st->r.completed++;
+    pv_storage_complete(&st->r.base, req, result);
 }
 
 /* nfs: the context whose error says why (read only while the session is up:
@@ -153,11 +142,9 @@ static void session_lost(struct nfs_store *st, struct nfs_context *nfs)
 {
     if (!st->up)
         return;
-    const char *why = nfs_get_error(nfs);
     st->up = false;
     st->retry_now = true;
-    st->down_since_ms = pv_now_ms();
-    pv_warn("%s: session lost (%s); reconnecting", st->name, why);
+    pv_remote_session_lost(&st->r, nfs_get_error(nfs));
 }
 
 static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
@@ -167,16 +154,15 @@ static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
     struct nfs_store *st = c->st;
     struct pv_storage_req *req = c->req;
 
-    if (err < 0 && !definite(err) && !st->gave_up) {
+    if (err < 0 && !definite(err) && !st->r.gave_up) {
         session_lost(st, nfs);
-        p->next_park = st->parked;
-        st->parked = p;
+        pv_remote_park(&st->r, &p->link);
         return;
     }
     if (err < 0) {
         if (!c->error)
-            pv_warn("%s: %s at offset %" PRIu64 " failed: %s", st->name, op_name(req->op),
-                    req->offset + p->at, st->gave_up ? "no session" : nfs_get_error(nfs));
+            pv_warn("%s: %s at offset %" PRIu64 " failed: %s", st->r.name, op_name(req->op),
+                    req->offset + p->at, st->r.gave_up ? "no session" : nfs_get_error(nfs));
         if (!c->error)
             c->error = definite(err) && err != -EINVAL ? err : -EIO;
     } else if (req->op != PV_STORAGE_FLUSH && (uint64_t)err != part_len(c, p)) {
@@ -209,25 +195,18 @@ static void launch(struct npart *p)
         if (rc < 0)
             session_lost(st, st->nfs);
     }
-    if (rc < 0) {
-        p->next_park = st->parked;
-        st->parked = p;
-    }
+    if (rc < 0)
+        pv_remote_park(&st->r, &p->link);
 }
 
 static int nfs_store_submit(struct pv_storage *s, struct pv_storage_req *req)
 {
     struct nfs_store *st = to_st(s);
-    if (st->gave_up) {
-        /* Past the timeout with no session: fail now rather than hold the
-         * guest's request for a server that may never come back. */
-        pv_storage_defer(s, req, -EIO);
+    if (pv_remote_store_refused(&st->r, req))
         return 0;
-    }
-    struct ncmd *c = st->free_cmds;
+    struct ncmd *c = pv_remote_cmd_get(&st->r);
     if (!c)
         return -EAGAIN;
-    st->free_cmds = c->next_free;
     c->req = req;
     c->error = 0;
     uint64_t chunk = req->op == PV_STORAGE_READ ? st->read_chunk : st->write_chunk;
@@ -276,7 +255,7 @@ static void on_stat(int err, struct nfs_context *nfs, void *data, void *private)
     st->stat_pending = false;
     if (err == 0) {
         const struct nfs_stat_64 *sb = data;
-        st->base.info.size = sb->nfs_size & ~(uint64_t)(st->base.info.logical_block - 1);
+        st->r.base.info.size = sb->nfs_size & ~(uint64_t)(st->r.base.info.logical_block - 1);
     }
 }
 
@@ -292,20 +271,15 @@ static int nfs_store_refresh_size(struct pv_storage *s, uint64_t *size)
     return 0;
 }
 
-/* Re-issues (or, after the timeout, fails) every parked part. */
-static void unpark(struct nfs_store *st)
+/* A parked part: re-issued on the fresh session, or failed. */
+static void unparked(struct pv_remote_link *l, bool fail)
 {
-    struct npart *p = st->parked;
-    st->parked = NULL;
-    while (p) {
-        struct npart *next = p->next_park;
-        if (st->gave_up) {
-            p->c->error = -EIO;
-            part_done(p->c);
-        } else {
-            launch(p);
-        }
-        p = next;
+    struct npart *p = PV_REMOTE_CONTAINER(l, struct npart, link);
+    if (fail) {
+        p->c->error = -EIO;
+        part_done(p->c);
+    } else {
+        launch(p);
     }
 }
 
@@ -315,14 +289,13 @@ static void on_reopen(int err, struct nfs_context *nfs, void *data, void *privat
     struct nfs_store *st = private;
     st->reconnecting = false;
     if (err < 0) {
-        pv_debug("%s: reopen failed: %s", st->name, strerror(-err));
+        pv_debug("%s: reopen failed: %s", st->r.name, strerror(-err));
         return;
     }
     st->fh = data;
     st->up = true;
-    st->gave_up = false;
-    pv_info("%s: session re-established", st->name);
-    unpark(st);
+    pv_remote_session_back(&st->r);
+    pv_remote_unpark(&st->r, unparked);
 }
 
 static void on_remount(int err, struct nfs_context *nfs, void *data, void *private)
@@ -332,7 +305,7 @@ static void on_remount(int err, struct nfs_context *nfs, void *data, void *priva
     char file[PV_URL_PATH_MAX + 1];
     snprintf(file, sizeof(file), "/%s", st->url.file);
     if (err < 0 || nfs_open_async(nfs, file, st->read_only ? O_RDONLY : O_RDWR, on_reopen, st)) {
-        pv_debug("%s: remount failed: %s", st->name, strerror(err < 0 ? -err : EIO));
+        pv_debug("%s: remount failed: %s", st->r.name, strerror(err < 0 ? -err : EIO));
         st->reconnecting = false;
     }
 }
@@ -357,9 +330,8 @@ static void reconnect(struct nfs_store *st)
     if (!st->nfs)
         return;
     nfs_set_version(st->nfs, st->url.version);
-    nfs_set_timeout(st->nfs, (int)st->timeout_s * 1000);
+    nfs_set_timeout(st->nfs, (int)st->r.timeout_s * 1000);
     nfs_set_autoreconnect(st->nfs, 0);
-    st->reconnect_ms = pv_now_ms();
     st->reconnecting = nfs_mount_async(st->nfs, st->url.host, st->url.dir, on_remount, st) == 0;
 }
 
@@ -367,18 +339,10 @@ static void tick(struct nfs_store *st)
 {
     if (st->up)
         return;
-    uint64_t now = pv_now_ms();
-    if (!st->gave_up && now - st->down_since_ms >= st->timeout_s * 1000ull) {
-        pv_err("%s: no session for %u s: failing requests until the server is back", st->name,
-               st->timeout_s);
-        st->gave_up = true;
-        unpark(st);
-    }
-    /* An attempt that has not called back in time (a connect to a server
-     * that is not there may never report) is abandoned for a new one. */
-    if (st->reconnecting && now - st->reconnect_ms < PV_REMOTE_RETRY_MS)
-        return;
-    reconnect(st);
+    if (pv_remote_session_expired(&st->r))
+        pv_remote_unpark(&st->r, unparked);
+    if (pv_remote_retry_due(&st->r, st->reconnecting))
+        reconnect(st);
 }
 
 static int nfs_store_reap(struct pv_storage *s)
@@ -386,8 +350,7 @@ static int nfs_store_reap(struct pv_storage *s)
     struct nfs_store *st = to_st(s);
     int revents;
     bool ticked;
-    st->completed = 0;
-    pv_remote_poll_check(&st->poll, &revents, &ticked);
+    pv_remote_store_begin_reap(&st->r, &revents, &ticked);
     /* A tick with no events still services: libnfs expires timed-out calls
      * from inside nfs_service(). A failure shows in the calls' callbacks. */
     if (st->nfs && (revents || ticked) && nfs_service(st->nfs, revents) < 0 && st->up &&
@@ -395,6 +358,7 @@ static int nfs_store_reap(struct pv_storage *s)
         session_lost(st, st->nfs);
     if (st->retry_now && !st->reconnecting) {
         st->retry_now = false;
+        pv_remote_retry_due(&st->r, false); /* starts the attempt's clock */
         reconnect(st);
     } else if (ticked) {
         tick(st);
@@ -402,13 +366,8 @@ static int nfs_store_reap(struct pv_storage *s)
     if (st->nfs)
         update_socket(st);
     else
-        pv_remote_poll_set_socket(&st->poll, -1, 0);
-    return (int)st->completed;
-}
-
-static int nfs_store_poll_fd(struct pv_storage *s)
-{
-    return to_st(s)->poll.epfd;
+        pv_remote_poll_set_socket(&st->r.poll, -1, 0);
+    return (int)st->r.completed;
 }
 
 static void nfs_store_close(struct pv_storage *s)
@@ -423,45 +382,38 @@ static void nfs_store_close(struct pv_storage *s)
             nfs_close_async(st->nfs, st->fh, noop_cb, NULL);
         nfs_destroy_context(st->nfs);
     }
-    pv_remote_poll_fini(&st->poll);
-    if (st->cmds)
-        for (unsigned int i = 0; i < st->ncmds; i++) {
-            free(st->cmds[i].bounce);
-            free(st->cmds[i].parts);
-        }
-    free(st->cmds);
-    free(st);
+    struct ncmd *c;
+    for (unsigned int i = 0; (c = pv_remote_cmd_at(&st->r, i)); i++) {
+        free(c->bounce);
+        free(c->parts);
+    }
+    pv_remote_store_free(&st->r);
 }
 
 static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, int efd,
                                              unsigned int depth, char *err, size_t errlen)
 {
-    struct nfs_store *st = calloc(1, sizeof(*st));
-    if (!st) {
-        snprintf(err, errlen, "out of memory");
+    struct nfs_store *st = pv_remote_store_new(sizeof(*st), p, "server", err, errlen);
+    if (!st)
         return NULL;
-    }
-    st->poll.epfd = st->poll.timerfd = -1;
-    snprintf(st->name, sizeof(st->name), "%s", p->path);
     if (pv_nfs_url_parse(p->path, &st->url, err, errlen) < 0)
         goto fail;
     if (st->url.port) {
         snprintf(err, errlen,
                  "%s: a port in the URL is not supported (the server's portmapper "
                  "or port 2049 is used)",
-                 st->name);
+                 st->r.name);
         goto fail;
     }
-    st->timeout_s = pv_remote_timeout(p->reconnect_timeout);
     st->nfs = nfs_init_context();
     if (!st->nfs) {
-        snprintf(err, errlen, "%s: cannot create an NFS context", st->name);
+        snprintf(err, errlen, "%s: cannot create an NFS context", st->r.name);
         goto fail;
     }
     char why[300];
     /* v3 starts at the portmapper, v4 at the NFS port itself. */
     if (pv_remote_probe(st->url.host, st->url.version == 4 ? 2049 : 111, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s: NFS server: %s", st->name, why);
+        snprintf(err, errlen, "%s: NFS server: %s", st->r.name, why);
         goto fail;
     }
     nfs_set_version(st->nfs, st->url.version); /* NFS_V3 is 3, NFS_V4 is 4 */
@@ -470,28 +422,28 @@ static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, 
      * this at mount time. */
     nfs_set_autoreconnect(st->nfs, 0);
     if (nfs_mount(st->nfs, st->url.host, st->url.dir) < 0) {
-        snprintf(err, errlen, "%s: NFSv%d mount of %s:%s failed: %s", st->name, st->url.version,
+        snprintf(err, errlen, "%s: NFSv%d mount of %s:%s failed: %s", st->r.name, st->url.version,
                  st->url.host, st->url.dir, nfs_get_error(st->nfs));
         goto fail;
     }
     char file[PV_URL_PATH_MAX + 1];
     snprintf(file, sizeof(file), "/%s", st->url.file);
     if (nfs_open(st->nfs, file, p->read_only ? O_RDONLY : O_RDWR, &st->fh) < 0) {
-        snprintf(err, errlen, "%s: cannot open %s on %s:%s: %s", st->name, st->url.file,
+        snprintf(err, errlen, "%s: cannot open %s on %s:%s: %s", st->r.name, st->url.file,
                  st->url.host, st->url.dir, nfs_get_error(st->nfs));
         st->fh = NULL;
         goto fail;
     }
     struct nfs_stat_64 sb;
     if (nfs_fstat64(st->nfs, st->fh, &sb) < 0) {
-        snprintf(err, errlen, "%s: GETATTR failed: %s", st->name, nfs_get_error(st->nfs));
+        snprintf(err, errlen, "%s: GETATTR failed: %s", st->r.name, nfs_get_error(st->nfs));
         goto fail;
     }
     if ((sb.nfs_mode & S_IFMT) != S_IFREG) {
-        snprintf(err, errlen, "%s: not a regular file", st->name);
+        snprintf(err, errlen, "%s: not a regular file", st->r.name);
         goto fail;
     }
-    nfs_set_timeout(st->nfs, (int)st->timeout_s * 1000);
+    nfs_set_timeout(st->nfs, (int)st->r.timeout_s * 1000);
     st->up = true;
     st->read_only = p->read_only;
     st->read_chunk = nfs_get_readmax(st->nfs);
@@ -499,27 +451,23 @@ static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, 
         st->read_chunk = 1u << 20;
     st->write_chunk =
         st->url.version == 4 ? NFS4_WRITE_CHUNK : st->read_chunk * 64; /* v3: libnfs splits */
-    st->base.info = (struct pv_storage_info){
+    st->r.base.info = (struct pv_storage_info){
         .size = sb.nfs_size & ~(uint64_t)511,
         .logical_block = 512,
         .physical_block = 4096,
         .read_only = p->read_only,
         .discard_granularity = 4096,
     };
-    st->ncmds = depth;
-    st->cmds = calloc(depth, sizeof(*st->cmds));
-    if (!st->cmds || pv_remote_poll_init(&st->poll, efd, err, errlen) < 0)
+    if (pv_remote_store_ready(&st->r, efd, depth, sizeof(struct ncmd), err, errlen) < 0)
         goto fail;
-    for (unsigned int i = 0; i < depth; i++) {
-        st->cmds[i].st = st;
-        st->cmds[i].next_free = i + 1 < depth ? &st->cmds[i + 1] : NULL;
-    }
-    st->free_cmds = &st->cmds[0];
+    struct ncmd *c;
+    for (unsigned int i = 0; (c = pv_remote_cmd_at(&st->r, i)); i++)
+        c->st = st;
     update_socket(st);
-    pv_info("%s: NFSv%d, %" PRIu64 " bytes", st->name, st->url.version, st->base.info.size);
-    return &st->base;
+    pv_info("%s: NFSv%d, %" PRIu64 " bytes", st->r.name, st->url.version, st->r.base.info.size);
+    return &st->r.base;
 fail:
-    nfs_store_close(&st->base);
+    nfs_store_close(&st->r.base);
     return NULL;
 }
 
@@ -530,7 +478,7 @@ const struct pv_storage_ops pv_storage_nfs_ops = {
     .submit = nfs_store_submit,
     .kick = nfs_store_kick,
     .reap = nfs_store_reap,
-    .poll_fd = nfs_store_poll_fd,
+    .poll_fd = pv_remote_store_poll_fd,
     .discard = nfs_store_discard,
     .refresh_size = nfs_store_refresh_size,
 };

@@ -13,6 +13,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "loop.h"
+
 /* epoll_event.data.u32 tags. */
 enum { TAG_EFD = 1, TAG_TIMER, TAG_SOCK };
 
@@ -147,4 +150,137 @@ int pv_remote_probe(const char *host, uint16_t port, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* ---- the store every remote driver embeds ---- */
+
+void *pv_remote_store_new(size_t size, const struct pv_storage_params *p, const char *peer,
+                          char *err, size_t errlen)
+{
+    struct pv_remote_store *r = calloc(1, size);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->poll.epfd = r->poll.timerfd = r->poll.sock = -1;
+    pv_url_redact(p->path, r->name, sizeof(r->name));
+    r->peer = peer;
+    r->timeout_s = pv_remote_timeout(p->reconnect_timeout);
+    return r;
+}
+
+int pv_remote_store_ready(struct pv_remote_store *r, int efd, unsigned int depth, size_t cmd_size,
+                          char *err, size_t errlen)
+{
+    r->cmds = calloc(depth, cmd_size);
+    if (!r->cmds) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->cmd_size = cmd_size;
+    r->ncmds = depth;
+    for (unsigned int i = depth; i-- > 0;)
+        pv_remote_cmd_put(r, pv_remote_cmd_at(r, i));
+    return pv_remote_poll_init(&r->poll, efd, err, errlen);
+}
+
+void pv_remote_store_free(struct pv_remote_store *r)
+{
+    pv_remote_poll_fini(&r->poll);
+    free(r->cmds);
+    free(r);
+}
+
+void *pv_remote_cmd_at(struct pv_remote_store *r, unsigned int i)
+{
+    return i < r->ncmds ? r->cmds + i * r->cmd_size : NULL;
+}
+
+void *pv_remote_cmd_get(struct pv_remote_store *r)
+{
+    struct pv_remote_link *l = r->free_cmds;
+    if (l)
+        r->free_cmds = l->next;
+    return l;
+}
+
+void pv_remote_cmd_put(struct pv_remote_store *r, void *cmd)
+{
+    struct pv_remote_link *l = cmd;
+    l->next = r->free_cmds;
+    r->free_cmds = l;
+}
+
+int pv_remote_store_poll_fd(struct pv_storage *s)
+{
+    return ((struct pv_remote_store *)s)->poll.epfd;
+}
+
+void pv_remote_store_begin_reap(struct pv_remote_store *r, int *sock_revents, bool *tick)
+{
+    r->completed = 0;
+    pv_remote_poll_check(&r->poll, sock_revents, tick);
+}
+
+bool pv_remote_store_refused(struct pv_remote_store *r, struct pv_storage_req *req)
+{
+    if (!r->gave_up)
+        return false;
+    pv_storage_defer(&r->base, req, -EIO);
+    return true;
+}
+
+/* ---- a lost session ---- */
+
+void pv_remote_session_lost(struct pv_remote_store *r, const char *why)
+{
+    if (r->down_since_ms)
+        return;
+    r->down_since_ms = pv_now_ms();
+    pv_warn("%s: session lost (%s); reconnecting", r->name, why);
+}
+
+void pv_remote_session_back(struct pv_remote_store *r)
+{
+    if (!r->down_since_ms)
+        return;
+    r->down_since_ms = 0;
+    r->gave_up = false;
+    pv_info("%s: session re-established", r->name);
+}
+
+bool pv_remote_session_expired(struct pv_remote_store *r)
+{
+    if (r->gave_up || !r->down_since_ms || pv_now_ms() - r->down_since_ms < r->timeout_s * 1000ull)
+        return false;
+    pv_err("%s: no session for %u s: failing requests until the %s is back", r->name, r->timeout_s,
+           r->peer);
+    r->gave_up = true;
+    return true;
+}
+
+bool pv_remote_retry_due(struct pv_remote_store *r, bool attempting)
+{
+    uint64_t now = pv_now_ms();
+    if (attempting && now - r->attempt_ms < PV_REMOTE_RETRY_MS)
+        return false;
+    r->attempt_ms = now;
+    return true;
+}
+
+void pv_remote_park(struct pv_remote_store *r, struct pv_remote_link *l)
+{
+    l->next = r->parked;
+    r->parked = l;
+}
+
+void pv_remote_unpark(struct pv_remote_store *r, void (*again)(struct pv_remote_link *l, bool fail))
+{
+    struct pv_remote_link *l = r->parked;
+    r->parked = NULL;
+    while (l) {
+        struct pv_remote_link *next = l->next;
+        again(l, r->gave_up);
+        l = next;
+    }
 }
