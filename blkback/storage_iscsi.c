@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
@@ -69,17 +70,49 @@ static struct iscsi_store *to_st(struct pv_storage *s)
 
 /* ---- the secrets file ---- */
 
-int pv_iscsi_secrets_lookup(const char *file, const char *target, char *user, size_t userlen,
-                            char *password, size_t passlen, char *err, size_t errlen)
+/* A file of secrets must be its owner's alone, and that owner root or this
+ * process's user (a sandboxed pvback-blk reads it as its own user). 0, or
+ * -1 with err. */
+static int secrets_private(FILE *f, const char *what, const char *file, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (fstat(fileno(f), &sb) < 0) {
+        snprintf(err, errlen, "%s %s: %s", what, file, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s %s: not a regular file", what, file);
+        return -1;
+    }
+    if (sb.st_mode & 0077) {
+        snprintf(err, errlen,
+                 "%s %s: refused, its mode %04o lets group or others at it; it must be "
+                 "readable by its owner only (chmod 600)",
+                 what, file, (unsigned int)(sb.st_mode & 07777));
+        return -1;
+    }
+    if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "%s %s: refused, owned by uid %u: it must belong to root or to uid %u", what, file,
+                 (unsigned int)sb.st_uid, (unsigned int)geteuid());
+        return -1;
+    }
+    return 0;
+}
+
+int pv_iscsi_secrets_lookup(const char *what, const char *file, const char *target, char *user,
+                            size_t userlen, char *password, size_t passlen, char *err,
+                            size_t errlen)
 {
     FILE *f = fopen(file, "re");
     if (!f) {
-        snprintf(err, errlen, "CHAP secrets file %s: %s", file, strerror(errno));
+        snprintf(err, errlen, "%s %s: %s", what, file, strerror(errno));
         return -1;
     }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0077))
-        pv_warn("CHAP secrets file %s is readable by others than its owner", file);
+    if (secrets_private(f, what, file, err, errlen) < 0) {
+        fclose(f);
+        return -1;
+    }
     char line[1024], t[PV_URL_TARGET_MAX + 1], u[PV_URL_CRED_MAX + 1], p[PV_URL_CRED_MAX + 1];
     int found = 0, lineno = 0;
     while (found != 1 && fgets(line, sizeof(line), f)) {
@@ -96,11 +129,10 @@ int pv_iscsi_secrets_lookup(const char *file, const char *target, char *user, si
         if (sscanf(s, "%224s %256s %256s %1s", t, u, p, extra) != 3 ||
             strlen(t) >= PV_URL_TARGET_MAX || strlen(u) >= userlen || strlen(p) >= passlen ||
             strlen(u) >= PV_URL_CRED_MAX || strlen(p) >= PV_URL_CRED_MAX) {
-            snprintf(err, errlen,
-                     "CHAP secrets file %s line %d: expected '<target-iqn|*> <user> <password>'",
-                     file, lineno);
-            fclose(f);
-            return -1;
+            snprintf(err, errlen, "%s %s line %d: expected '<target-iqn|*> <user> <password>'",
+                     what, file, lineno);
+            found = -1;
+            break;
         }
         bool exact = !strcmp(t, target);
         if (exact || (!found && !strcmp(t, "*"))) {
@@ -109,30 +141,44 @@ int pv_iscsi_secrets_lookup(const char *file, const char *target, char *user, si
             found = exact ? 1 : 2;
         }
     }
+    /* No copy of a password left behind on the stack. */
+    explicit_bzero(line, sizeof(line));
+    explicit_bzero(p, sizeof(p));
     fclose(f);
-    return found ? 1 : 0;
+    return found < 0 ? -1 : found ? 1 : 0;
 }
 
-/* The CHAP credentials: the secrets file (configured, $PVBACK_ISCSI_SECRETS
- * or the default if it exists) wins over credentials in the URL, which the
- * xenstore shows to anyone who may read the backend directory. */
+/* The CHAP credentials: the secrets file (the disk's chap-file key, else
+ * $PVBACK_ISCSI_SECRETS, else the default if it exists) wins over
+ * credentials in the URL, which the xenstore shows to anyone who may read
+ * the backend directory. */
 static int find_credentials(struct iscsi_store *st, const char *chap_file, char *err, size_t errlen)
 {
-    const char *file = chap_file && *chap_file ? chap_file : getenv("PVBACK_ISCSI_SECRETS");
-    bool explicit = file && *file;
-    if (!explicit) {
+    const char *file = chap_file, *what = "chap-file";
+    if (!file || !*file) {
+        file = getenv("PVBACK_ISCSI_SECRETS");
+        what = "$PVBACK_ISCSI_SECRETS";
+    }
+    bool named = file && *file; /* a file named for this disk must serve it */
+    if (!named) {
         file = PV_ISCSI_SECRETS_DEFAULT;
+        what = "CHAP secrets file";
         struct stat sb;
         if (stat(file, &sb) < 0)
             file = NULL;
     }
     if (file) {
-        int rc = pv_iscsi_secrets_lookup(file, st->url.target, st->user, sizeof(st->user),
+        int rc = pv_iscsi_secrets_lookup(what, file, st->url.target, st->user, sizeof(st->user),
                                          st->password, sizeof(st->password), err, errlen);
         if (rc < 0)
             return -1;
         if (rc == 1)
             return 0;
+        if (named) {
+            snprintf(err, errlen, "%s %s: no line for target %s nor '*'", what, file,
+                     st->url.target);
+            return -1;
+        }
     }
     snprintf(st->user, sizeof(st->user), "%s", st->url.user);
     snprintf(st->password, sizeof(st->password), "%s", st->url.password);

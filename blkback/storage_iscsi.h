@@ -10,9 +10,14 @@
 
 /* Looks target up in a secrets file: lines "<target-iqn|*> <user> <password>",
  * '#' comments; the first line naming target wins, else the first '*'.
- * Returns 1 when found (user and password filled), 0 when the file has no
- * entry, -1 with err when the file cannot be read or a line is malformed. */
-int pv_iscsi_secrets_lookup(const char *file, const char *target, char *user, size_t userlen,
-                            char *password, size_t passlen, char *err, size_t errlen);
+ * The file must be a regular file with no permission for group or others,
+ * owned by root or by this process's user. Returns 1 when found (user and
+ * password filled), 0 when the file has no entry, -1 with err (starting
+ * "<what> <file>", what naming where the file came from, e.g. the
+ * chap-file key) when the file is refused, cannot be read or a line is
+ * malformed. */
+int pv_iscsi_secrets_lookup(const char *what, const char *file, const char *target, char *user,
+                            size_t userlen, char *password, size_t passlen, char *err,
+                            size_t errlen);
 
 #endif

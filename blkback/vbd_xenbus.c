@@ -150,14 +150,29 @@ static int open_storage(struct vbd *v)
                             key, shown);
         return -1;
     }
+    /* chap-file: the iSCSI CHAP secrets file of this disk (a path only: the
+     * secrets never pass through xenstore). */
+    char *chap_file = NULL;
+    if (pv_xs_read_str(xs, XBT_NULL, be, "chap-file", &chap_file) < 0 && errno != ENOENT) {
+        pv_xenbus_dev_fatal(dev, errno, "reading chap-file: %s", pv_xs_error(xs));
+        return -1;
+    }
+    if (chap_file && chap_file[0] != '/') {
+        pv_xs_show_value(shown, chap_file);
+        pv_xenbus_dev_fatal(dev, EINVAL, "chap-file '%s': not an absolute path", shown);
+        free(chap_file);
+        return -1;
+    }
     struct pv_storage_params sp = {
         .path = path,
+        .chap_file = chap_file,
         .read_only = v->read_only,
         .engine = v->cfg->engine,
         .depth = v->cfg->max_queues *
                  blkif_abi_ring_slots(BLKIF_ABI_X86_64, VBD_MAX_RING_PAGES * PV_PAGE_SIZE)};
     char err[512];
     v->st = pv_storage_open(&sp, err, sizeof(err));
+    free(chap_file);
     if (!v->st) {
         pv_xenbus_dev_fatal(dev, ENODEV, "%s: %s", key, err);
         return -1;

@@ -292,6 +292,8 @@ int ts_plan_disk(struct ts_plan *p, struct ts_dev *dev, unsigned domid, const st
     /* libxl's default: discard on for writable disks */
     kv(&back, "discard-enable", "%d", d->discard >= 0 ? d->discard : rw);
     kv(&back, "specification", "xen");
+    if (d->chap_file[0])
+        kv(&back, "chap-file", "%s", d->chap_file);
 
     kv(&front, "backend-id", "%u", dev->backend_domid);
     kv(&front, "state", "%d", XenbusStateInitialising);

@@ -18,6 +18,7 @@ struct xlcfg_disk {
     char backendtype[16]; /* phy, tap, qdisk; "" unspecified: the toolstack
                            * picks one as libxl does (phy for raw) */
     char script[256];     /* hotplug script, "" for the default */
+    char chap_file[256];  /* pvback: chap-file=, the iSCSI CHAP secrets file ("" none) */
     int discard;          /* 1 discard, 0 no-discard, -1 unspecified */
     bool cdrom;           /* devtype=cdrom (also makes the disk removable) */
     bool direct_io_safe;  /* direct-io-safe */

@@ -271,6 +271,13 @@ static bool keyword(struct disk_parse *dp, const char *token)
         save_string(dp, "vdev", d->vdev, sizeof(d->vdev), &dp->vdev_set, v);
     } else if (!strcmp(key, "script")) {
         save_string(dp, "script", d->script, sizeof(d->script), &dp->script_set, v);
+    } else if (!strcmp(key, "chap-file")) {
+        /* Not xl's: pvback-blk's per-disk CHAP secrets file, written to the
+         * backend's chap-file key (docs/remote-storage.md). */
+        if (v[0] != '/')
+            disk_fail(dp, v, "chap-file must be an absolute path");
+        else
+            save_string(dp, "chap-file", d->chap_file, sizeof(d->chap_file), NULL, v);
     } else if (!strcmp(key, "specification")) {
         if (strcmp(v, "xen") && strcmp(v, "virtio"))
             disk_fail(dp, v, "unknown value for specification");

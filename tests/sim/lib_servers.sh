@@ -252,6 +252,18 @@ expect_open_error() {
     echo "ok: $(head -n 1 <<<"$out")"
 }
 
+# remote_error_node DOMID DEVID: waits up to 10 s for the xenbus error node
+# of backend vbd/DOMID/DEVID and prints it (fails when none comes).
+remote_error_node() {
+    local node=/local/domain/0/error/backend/vbd/$1/$2/error msg= i
+    for i in $(seq 100); do
+        msg=$(xenstore-read "$node" 2>/dev/null) && break
+        sleep 0.1
+    done
+    [ -n "$msg" ] || fail "no xenbus error node for vbd/$1/$2"
+    echo "$msg"
+}
+
 # soak_started: waits until the soak in the background (logging to
 # $SRV_DIR/soak.log) has opened its store, so that what follows hits I/O.
 soak_started() {

@@ -95,12 +95,7 @@ blk_wait_state "$dom" $devid 2
 if blk_front "$dom" info >"$SIM_DIR/bad.log" 2>&1; then
     fail "a guest connected to a disk on an unreachable target"
 fi
-errnode=/local/domain/0/error/backend/vbd/$dom/$devid/error
-for i in $(seq 100); do
-    msg=$(xenstore-read "$errnode" 2>/dev/null) && break
-    sleep 0.1
-done
-[ -n "${msg:-}" ] || fail "no xenbus error node for the unreachable target"
+msg=$(remote_error_node "$dom" $devid) || exit 1
 grep -q "cannot reach 127.0.0.1 port $dead" <<<"$msg" || fail "error node '$msg' does not name the portal"
 grep -q "cannot reach 127.0.0.1 port $dead" "$SIM_DIR/blk.log" || fail "the log does not name the portal"
 echo "ok: error node: $msg"

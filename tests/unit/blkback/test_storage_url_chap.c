@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,7 +28,7 @@ static void write_file(const char *text)
 
 static int lookup(const char *target, char *user, char *pass, char *err)
 {
-    return pv_iscsi_secrets_lookup(path, target, user, 64, pass, 64, err, 256);
+    return pv_iscsi_secrets_lookup("chap-file", path, target, user, 64, pass, 64, err, 256);
 }
 
 static void test_exact_beats_wildcard(void **state)
@@ -85,6 +86,44 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(err, "No such file"));
 }
 
+/* A secrets file others may read is refused, naming the key and the path;
+ * chmod 600 makes it usable. */
+static void test_not_private(void **state)
+{
+    (void)state;
+    char user[64], pass[64], err[256];
+    write_file("iqn.a u p\n");
+    const mode_t modes[] = {0640, 0604, 0660, 0620};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        assert_int_equal(chmod(path, modes[i]), 0);
+        assert_int_equal(lookup("iqn.a", user, pass, err), -1);
+        assert_non_null(strstr(err, "chap-file"));
+        assert_non_null(strstr(err, path));
+        assert_non_null(strstr(err, "readable by its owner only"));
+        assert_null(strstr(err, " p\n")); /* the secret itself is not shown */
+    }
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(lookup("iqn.a", user, pass, err), 1);
+    assert_string_equal(pass, "p");
+    unlink(path);
+}
+
+/* Only root or this process's user may own it. */
+static void test_foreign_owner(void **state)
+{
+    (void)state;
+    char user[64], pass[64], err[256];
+    write_file("iqn.a u p\n");
+    if (geteuid() != 0 || chown(path, 12345, 12345) < 0) {
+        unlink(path);
+        skip(); /* changing the owner needs root */
+    }
+    assert_int_equal(lookup("iqn.a", user, pass, err), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "owned by uid 12345"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -92,6 +131,8 @@ int main(void)
         cmocka_unit_test(test_no_entry),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_not_private),
+        cmocka_unit_test(test_foreign_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

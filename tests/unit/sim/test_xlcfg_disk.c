@@ -95,6 +95,11 @@ static void test_keyword_form(void **state)
     expect("iscsi://10.0.0.1/iqn.2001-05.com.example:t/1", "xvdd", "raw", "rw", "", "");
     ok("vdev=xvde,access=r,target=nfs://server/export/g.img");
     expect("nfs://server/export/g.img", "xvde", "raw", "ro", "", "");
+    assert_string_equal(d.chap_file, "");
+    /* pvback's chap-file key */
+    ok("vdev=xvdf,chap-file=/etc/pvback/disk1.chap,target=iscsi://san/iqn.2001-05.com.example:t/1");
+    expect("iscsi://san/iqn.2001-05.com.example:t/1", "xvdf", "raw", "rw", "", "");
+    assert_string_equal(d.chap_file, "/etc/pvback/disk1.chap");
 }
 
 static void test_flags(void **state)
@@ -154,6 +159,7 @@ static void test_errors(void **state)
     bad("foo:/a,xvda,w", "unknown deprecated disk prefix");
     bad("phy:/dev/sr0,xvdb:floppy,r", "unknown deprecated type");
     bad("vdev=xvda,script=a,script=b,target=/a", "script respecified");
+    bad("vdev=xvda,chap-file=secrets,target=/a", "chap-file must be an absolute path");
     bad("iscsi:iqn.x,xvda,w,script=b", "script respecified");
     bad("phy:a=b,xvda,w", "unknown parameter: near 'phy:a=b'");
     bad("vdev=xvda,=x,target=/a", "bad disk syntax: near '=x'");
