@@ -3,6 +3,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <xenevtchn.h>
@@ -136,6 +137,18 @@ static struct pv_evtchn *xen_evtchn_open(void)
     e->h = xenevtchn_open(NULL, 0);
     if (!e->h) {
         free(e);
+        return NULL;
+    }
+    /* libxenevtchn opens /dev/xen/evtchn blocking, so its pending() would
+     * wait for the next event instead of answering -1/EAGAIN as this seam
+     * promises: a backend draining its ports in a loop would hang there. */
+    int fd = xenevtchn_fd(e->h);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        int err = errno;
+        xenevtchn_close(e->h);
+        free(e);
+        errno = err;
         return NULL;
     }
     return e;
