@@ -84,3 +84,17 @@ uint32_t pv_platform_self_domid(void)
 {
     return self_domid;
 }
+
+void pv_platform_sim_set_home(const char *dir, uint32_t domid)
+{
+    char path[PATH_MAX + 32], id[16];
+
+    snprintf(sim_dir, sizeof(sim_dir), "%s", dir);
+    self_domid = domid;
+    /* What a program started from now on (and libxenstore) must see. */
+    snprintf(id, sizeof(id), "%u", domid);
+    snprintf(path, sizeof(path), "%s/dom%u.sock", sim_dir, domid);
+    setenv("XENSIM_DIR", sim_dir, 1);
+    setenv("XENSIM_DOMID", id, 1);
+    setenv("XENSTORED_PATH", path, 1);
+}

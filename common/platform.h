@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <xengnttab.h> /* xengnttab_grant_copy_segment_t, GNTCOPY_* */
 
-#define PV_PAGE_SIZE 4096u
+#define PV_PAGE_SIZE  4096u
 #define PV_PAGE_SHIFT 12
 
 struct pv_gnt;    /* a grant-mapping handle (backend side, like a gntdev fd) */
@@ -87,6 +87,25 @@ const struct pv_platform_ops *pv_platform(void);
 /* On sim: the xensim directory and this process's domid; NULL/0 on xen. */
 const char *pv_platform_sim_dir(void);
 uint32_t pv_platform_self_domid(void);
+
+/* Migration, guest side (on xen: 0 and ENOSYS; the guest kernel handles it).
+ * pv_platform_home_epoch: how many times this domain has moved to another
+ * xensim (its start-info page, sim/hv/hv_proto.h). A frontend remembers it
+ * and checks it at its safe points (before it submits, when it waits); when
+ * it changed, it calls pv_platform_rehome() and then does what a Linux
+ * frontend's resume does: new rings, new event channels, a new handshake
+ * with the new backend, replay of what was in flight.
+ * pv_platform_rehome: this process follows the domain (once per move; later
+ * calls return 0): the new xensim directory and domid (pv_platform_sim_dir,
+ * pv_platform_self_domid, and XENSIM_DIR, XENSIM_DOMID, XENSTORED_PATH for
+ * libxenstore and child programs); every grant-sharing handle reconnects
+ * with its grants taken back (same refs, same pages, same data). Event-
+ * channel and grant-mapping handles and xenstore connections of the old home
+ * are dead: close them and open new ones. 0, or -1 with errno. */
+uint32_t pv_platform_home_epoch(void);
+int pv_platform_rehome(void);
+/* platform_sim.c's: records the new home (dir, domid) and the environment. */
+void pv_platform_sim_set_home(const char *dir, uint32_t domid);
 
 extern const struct pv_platform_ops pv_platform_xen_ops;
 extern const struct pv_platform_ops pv_platform_sim_ops;

@@ -194,7 +194,10 @@ struct sim_region {
     uint32_t count;
     uint32_t id;
     struct sim_region *next;
-    uint32_t refs[];
+    /* shares: to whom, and the entry flags (what a migration re-grants) */
+    uint16_t grantee;
+    uint16_t gflags;
+    uint32_t refs[]; /* maps: count refs; shares: count refs, then count frames */
 };
 
 static struct sim_region *region_take(struct sim_region **list, void *addr, uint32_t count)
@@ -567,19 +570,38 @@ struct pv_gntshr {
     grant_entry_v1_t *gt;
     pthread_mutex_t lock;
     struct sim_region *shares;
+    struct pv_gntshr *next_open; /* every open handle, for a migration */
 };
 
-static struct pv_gntshr *sim_gntshr_open(void)
+/* --- migration: what a guest process needs to follow its domain --- */
+
+static pthread_mutex_t home_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct hv_start_info *start_info; /* our memory's page, read-only */
+static uint32_t home_epoch;                    /* the epoch we live in */
+static struct pv_gntshr *open_shrs;
+
+/* The start-info page, mapped once from our memory (home_lock held). The
+ * memory moves with the domain, so the mapping stays valid across moves. */
+static void map_start_info(int memfd)
 {
-    struct pv_gntshr *s = calloc(1, sizeof(*s));
+    void *p;
+
+    if (start_info || pv_platform_self_domid() == 0)
+        return;
+    p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, memfd, (off_t)HV_START_INFO_FRAME * PAGE);
+    if (p == MAP_FAILED)
+        return;
+    start_info = p;
+    home_epoch = __atomic_load_n(&start_info->epoch, __ATOMIC_ACQUIRE);
+}
+
+/* Connects s to our (current) home: its memory and grant table. */
+static int gntshr_connect(struct pv_gntshr *s)
+{
     int fds[2];
 
-    if (!s)
-        return NULL;
-    if (sim_open_conn(&s->c, HV_KIND_GNTSHR, fds, 2) < 0) {
-        free(s);
-        return NULL;
-    }
+    if (sim_open_conn(&s->c, HV_KIND_GNTSHR, fds, 2) < 0)
+        return -1;
     s->memfd = fds[0];
     s->gt =
         mmap(NULL, (size_t)HV_GNTTAB_FRAMES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
@@ -588,11 +610,44 @@ static struct pv_gntshr *sim_gntshr_open(void)
         int e = errno;
         close(s->memfd);
         sim_close_conn(&s->c);
-        free(s);
         errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static void gntshr_disconnect(struct pv_gntshr *s)
+{
+    sim_close_conn(&s->c);
+    munmap(s->gt, (size_t)HV_GNTTAB_FRAMES * PAGE);
+    close(s->memfd);
+}
+
+/* What a guest kernel does to grant a page: frame and domid first, the
+ * flags that make the entry valid last, after a write barrier. */
+static void write_grant(grant_entry_v1_t *ge, uint32_t frame, uint16_t domid, uint16_t flags)
+{
+    ge->frame = frame;
+    ge->domid = domid;
+    __atomic_store_n(&ge->flags, flags, __ATOMIC_RELEASE);
+}
+
+static struct pv_gntshr *sim_gntshr_open(void)
+{
+    struct pv_gntshr *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    if (gntshr_connect(s) < 0) {
+        free(s);
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_lock(&home_lock);
+    map_start_info(s->memfd);
+    s->next_open = open_shrs;
+    open_shrs = s;
+    pthread_mutex_unlock(&home_lock);
     return s;
 }
 
@@ -600,6 +655,13 @@ static void sim_gntshr_close(struct pv_gntshr *s)
 {
     if (!s)
         return;
+    pthread_mutex_lock(&home_lock);
+    for (struct pv_gntshr **pp = &open_shrs; *pp; pp = &(*pp)->next_open)
+        if (*pp == s) {
+            *pp = s->next_open;
+            break;
+        }
+    pthread_mutex_unlock(&home_lock);
     while (s->shares) {
         struct sim_region *r = s->shares;
         s->shares = r->next;
@@ -607,9 +669,7 @@ static void sim_gntshr_close(struct pv_gntshr *s)
         free(r);
     }
     /* Closing ends every grant nobody maps; mapped ones end when unmapped. */
-    sim_close_conn(&s->c);
-    munmap(s->gt, (size_t)HV_GNTTAB_FRAMES * PAGE);
-    close(s->memfd);
+    gntshr_disconnect(s);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -643,7 +703,7 @@ static void *sim_gntshr_share(struct pv_gntshr *s, uint32_t domid, uint32_t coun
     for (uint32_t i = 0; i < count; i++)
         refs[i] = items[i].ref;
     addr = map_frames(s->memfd, &items[0].frame, sizeof(items[0]), count, PROT_READ | PROT_WRITE);
-    r = addr ? malloc(sizeof(*r) + count * sizeof(uint32_t)) : NULL;
+    r = addr ? malloc(sizeof(*r) + 2 * count * sizeof(uint32_t)) : NULL;
     if (!r) {
         e = addr ? ENOMEM : errno;
         if (addr)
@@ -652,14 +712,11 @@ static void *sim_gntshr_share(struct pv_gntshr *s, uint32_t domid, uint32_t coun
         errno = e;
         return NULL;
     }
-    /* What a guest kernel does to grant a page: frame and domid first, the
-     * flags that make the entry valid last, after a write barrier. */
+    r->grantee = (uint16_t)domid;
+    r->gflags = GTF_permit_access | (writable ? 0 : GTF_readonly);
     for (uint32_t i = 0; i < count; i++) {
-        grant_entry_v1_t *ge = &s->gt[items[i].ref];
-        ge->frame = items[i].frame;
-        ge->domid = (domid_t)domid;
-        __atomic_store_n(&ge->flags, GTF_permit_access | (writable ? 0 : GTF_readonly),
-                         __ATOMIC_RELEASE);
+        write_grant(&s->gt[items[i].ref], items[i].frame, r->grantee, r->gflags);
+        r->refs[count + i] = items[i].frame;
     }
     r->addr = addr;
     r->count = count;
@@ -695,6 +752,84 @@ static int sim_gntshr_unshare(struct pv_gntshr *s, void *addr, uint32_t count)
     munmap(r->addr, (size_t)r->count * PAGE);
     free(r);
     return 0;
+}
+
+/* Reconnects s to the new home and takes its grants back there: the same
+ * refs and frames (the memory came along), the entries written again. */
+static int gntshr_rehome(struct pv_gntshr *s)
+{
+    static __thread struct hv_share_item items[HV_MAX_BATCH];
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    gntshr_disconnect(s); /* the old home's domain is gone: nothing to release */
+    if (gntshr_connect(s) < 0) {
+        s->c.fd = -1;
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    for (struct sim_region *r = s->shares; r; r = r->next) {
+        struct hv_req req = {.op = HV_OP_RESHARE, .count = r->count};
+        struct hv_rep rep = {0};
+        for (uint32_t i = 0; i < r->count; i++)
+            items[i] = (struct hv_share_item){.ref = r->refs[i], .frame = r->refs[r->count + i]};
+        if (sim_call(&s->c, &req, items, r->count * sizeof(items[0]), &rep, NULL, 0, NULL, 0) < 0) {
+            rc = -1;
+            continue;
+        }
+        for (uint32_t i = 0; i < r->count; i++)
+            write_grant(&s->gt[items[i].ref], items[i].frame, r->grantee, r->gflags);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+uint32_t pv_platform_home_epoch(void)
+{
+    if (pv_platform() != &pv_platform_sim_ops)
+        return 0;
+    if (!__atomic_load_n(&start_info, __ATOMIC_ACQUIRE) && pv_platform_self_domid() != 0) {
+        /* Opening a sharing handle maps the page. */
+        struct pv_gntshr *s = sim_gntshr_open();
+        sim_gntshr_close(s);
+    }
+    const struct hv_start_info *si = __atomic_load_n(&start_info, __ATOMIC_ACQUIRE);
+    return si ? __atomic_load_n(&si->epoch, __ATOMIC_ACQUIRE) : 0;
+}
+
+int pv_platform_rehome(void)
+{
+    char dir[sizeof(start_info->dir)];
+    uint32_t epoch, domid;
+    int rc = 0, err = 0;
+
+    if (pv_platform() != &pv_platform_sim_ops) {
+        errno = ENOSYS;
+        return -1;
+    }
+    pthread_mutex_lock(&home_lock);
+    if (!start_info) {
+        pthread_mutex_unlock(&home_lock);
+        errno = ENODEV;
+        return -1;
+    }
+    epoch = __atomic_load_n(&start_info->epoch, __ATOMIC_ACQUIRE);
+    if (epoch != home_epoch) {
+        domid = start_info->domid;
+        memcpy(dir, start_info->dir, sizeof(dir));
+        dir[sizeof(dir) - 1] = 0;
+        pv_platform_sim_set_home(dir, domid);
+        for (struct pv_gntshr *s = open_shrs; s; s = s->next_open)
+            if (gntshr_rehome(s) < 0 && !err) {
+                err = errno;
+                rc = -1;
+            }
+        home_epoch = epoch;
+    }
+    pthread_mutex_unlock(&home_lock);
+    if (rc < 0)
+        errno = err;
+    return rc;
 }
 
 /* --- event channels --- */

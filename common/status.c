@@ -170,11 +170,34 @@ static void on_client(int fd, uint32_t events, void *arg)
     close(c);
 }
 
+int pv_unix_listen(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+        listen(fd, 8) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 struct pv_status *pv_status_open(struct pv_loop *loop, const char *type, int domid)
 {
     struct pv_status *st = calloc(1, sizeof(*st));
     char dir[sizeof(st->path)];
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int n;
 
     if (!st)
@@ -197,14 +220,8 @@ struct pv_status *pv_status_open(struct pv_loop *loop, const char *type, int dom
     /* Only root (or the backend's own user) may read the counters. */
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         goto fail;
-    st->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    st->fd = pv_unix_listen(st->path);
     if (st->fd < 0)
-        goto fail;
-    memcpy(sa.sun_path, st->path, strlen(st->path) + 1);
-    /* A socket left by a crashed predecessor of this process: replace it. */
-    unlink(st->path);
-    if (bind(st->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(st->path, 0600) < 0 ||
-        listen(st->fd, 8) < 0)
         goto fail;
     st->watch = pv_loop_add_fd(loop, st->fd, EPOLLIN, on_client, st);
     if (!st->watch)

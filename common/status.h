@@ -50,6 +50,11 @@ struct pv_status_counters {
 /* The run directory (see above) into buf; 0, or -1 with ENAMETOOLONG. */
 int pv_run_dir(char *buf, size_t len);
 
+/* A listening, non-blocking Unix stream socket at path, mode 0600 (only its
+ * owner, root, may connect), replacing a stale one left by a crashed
+ * predecessor. The fd, or -1 with errno. Also pvback-watch's control socket. */
+int pv_unix_listen(const char *path);
+
 /* Opens the socket <run dir>/<type>-<domid>.sock (domid < 0: "all"),
  * creating the run directory if needed and replacing a stale socket left by
  * a crashed predecessor. Returns NULL with errno set (and a message logged).

@@ -1,7 +1,9 @@
 /* pvback-ctl: the operator's view of the running backends.
  *
  *   pvback-ctl [--platform xen|sim:DIR] status
+ *   pvback-ctl [--platform xen|sim:DIR] upgrade [DOMID|all] [--type vbd|vbd3|vif]
  *
+ * upgrade: ctl_upgrade.c.
  * Reads the run directory: every status socket (common/status.h) for the
  * processes and their devices, pvback-watch's pid files for processes that
  * do not answer, and its .failed markers for crash loops. Guest names come
@@ -11,59 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "ctl_cmd.h"
 #include "ctl_report.h"
 #include "platform.h"
 #include "status.h"
+#include "xs.h" /* pv_parse_int */
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: pvback-ctl [--platform xen|sim:DIR] status\n");
-}
-
-/* Reads a whole status report from a socket path; NULL on failure. The
- * backend sends it at once and closes, so this never waits long; a 2 s
- * receive timeout guards against a wedged process. */
-static char *read_socket(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = 2};
-    size_t len = 0, cap = 4096;
-    char *buf;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return NULL;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return NULL;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || !(buf = malloc(cap))) {
-        int e = errno; /* the caller tells EACCES (not root) apart */
-        close(fd);
-        errno = e;
-        return NULL;
-    }
-    for (;;) {
-        if (len + 1 == cap) {
-            char *b = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!b)
-                break;
-            buf = b;
-            cap *= 2;
-        }
-        ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return buf;
+    fprintf(out, "usage: pvback-ctl [--platform xen|sim:DIR] status\n"
+                 "       pvback-ctl [--platform xen|sim:DIR] upgrade [DOMID|all] "
+                 "[--type vbd|vbd3|vif]\n");
 }
 
 static char *read_small_file(const char *path)
@@ -107,7 +70,7 @@ static int cmd_status(void)
         snprintf(path, sizeof(path), "%s/%s", run, de->d_name);
         if (!strcmp(ext, "sock")) {
             errno = 0;
-            char *report = read_socket(path);
+            char *report = ctl_socket_request(path, NULL);
             p->denied = !report && errno == EACCES;
             p->answered = report && ctl_parse_report(p, report) == 0;
             p->has_socket = true;
@@ -146,6 +109,33 @@ static int cmd_status(void)
     return 0;
 }
 
+/* upgrade's arguments: [DOMID|all] [--type vbd|vbd3|vif], in any order.
+ * 0, or -1 after a message naming the bad one. */
+static int parse_upgrade_args(int argc, char **argv, const char **kind, int *domid)
+{
+    bool have_dom = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--type") && i + 1 < argc) {
+            a = argv[++i];
+            if (strcmp(a, "vbd") && strcmp(a, "vbd3") && strcmp(a, "vif")) {
+                fprintf(stderr, "pvback-ctl: --type '%s': expected vbd, vbd3 or vif\n", a);
+                return -1;
+            }
+            *kind = a;
+        } else if (!have_dom && !strcmp(a, "all")) {
+            have_dom = true;
+        } else if (!have_dom && pv_parse_int(a, 1, 0x7fef, domid) == 0) {
+            have_dom = true;
+        } else {
+            fprintf(stderr, "pvback-ctl: upgrade: unexpected argument '%s'\n", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *platform = NULL;
@@ -163,10 +153,16 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (i + 1 != argc || strcmp(argv[i], "status")) {
+    bool status = i + 1 == argc && !strcmp(argv[i], "status");
+    if (!status && (i >= argc || strcmp(argv[i], "upgrade"))) {
         usage(stderr);
         return 2;
     }
+    const char *kind = NULL;
+    int domid = -1;
+    if (!strcmp(argv[i], "upgrade") &&
+        parse_upgrade_args(argc - i - 1, argv + i + 1, &kind, &domid) < 0)
+        return 2;
     /* Points XENSTORED_PATH (and so the guest names) at xensim on sim. */
     if (pv_platform_init(platform, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvback-ctl: %s\n", err);
@@ -174,5 +170,9 @@ int main(int argc, char **argv)
     }
     if (pv_platform_sim_dir())
         setenv("XENSIM_DIR", pv_platform_sim_dir(), 0);
+    if (!strcmp(argv[i], "upgrade")) {
+        char run[256];
+        return pv_run_dir(run, sizeof(run)) < 0 ? 1 : ctl_upgrade(run, kind, domid);
+    }
     return cmd_status();
 }

@@ -2,6 +2,7 @@
  *   watch_xs.c    the xenstore side: which domains have devices, which died;
  *   watch_proc.c  the per-guest backend processes: start, stop, restart;
  *   watch_taps.c  removing a dead guest's taps;
+ *   watch_ctl.c   the control socket (pvback-ctl upgrade);
  *   watch_main.c  options, start-up, the loop.
  * One process per (kind, domain): pvback-blk --type vbd, pvback-blk --type
  * vbd3 and pvback-net, each with --frontend-domid N. */
@@ -56,6 +57,9 @@ struct watch {
     struct watch_proc *procs;
     struct watch_kind_watch kind_watch[WATCH_NKINDS];
     bool stopping; /* the daemon is exiting: start nothing */
+    bool seccomp;  /* the backends get --seccomp */
+    int ctl_fd;    /* the control socket, -1 when closed */
+    struct pv_watch *ctl_watch;
 };
 
 /* --- watch_xs.c ----------------------------------------------------------- */
@@ -78,6 +82,11 @@ struct watch_proc *watch_proc_find(struct watch *w, enum watch_kind kind, uint32
 void watch_proc_ensure(struct watch *w, enum watch_kind kind, uint32_t domid);
 /* Stops it (SIGTERM, then SIGKILL) and forgets it once it exited. */
 void watch_proc_stop(struct watch *w, enum watch_kind kind, uint32_t domid);
+/* Upgrade: stops p's process like watch_proc_stop, and since its guest
+ * still has devices, starts it again from its command (the binary installed
+ * now) as soon as it exited. Returns the pid being stopped, or 0 when p
+ * runs nothing (waiting to restart, failed, already stopping). */
+pid_t watch_proc_restart(struct watch *w, struct watch_proc *p);
 /* SIGCHLD: reaps every exited child and restarts the ones still needed. */
 void watch_proc_reap(struct watch *w);
 /* Adopts the processes an earlier pvback-watch left running (pid files in
@@ -86,9 +95,18 @@ void watch_proc_adopt(struct watch *w);
 /* Removes the run-directory files of (kind, domid): pid file, status socket,
  * failure marker. */
 void watch_proc_forget_files(struct watch *w, enum watch_kind kind, uint32_t domid);
+/* Removes the in-flight journals of (kind, domid) (docs/hardening.md): only
+ * for a domain that is gone, whose rings no successor will ever attach. */
+void watch_proc_forget_journal(struct watch *w, enum watch_kind kind, uint32_t domid);
 /* Frees the table (the processes keep running: a restarted pvback-watch
  * adopts them, so that an upgrade does not disturb the guests). */
 void watch_proc_free_all(struct watch *w);
+
+/* --- watch_ctl.c ---------------------------------------------------------- */
+/* Opens <run dir>/watch.sock in the loop; 0, or -1 (logged). */
+int watch_ctl_open(struct watch *w);
+/* Closes and removes it (nothing if not open). */
+void watch_ctl_close(struct watch *w);
 
 /* --- watch_taps.c --------------------------------------------------------- */
 /* The domain of a vif interface name "vif<domid>.<n>", optionally with a

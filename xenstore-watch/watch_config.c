@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sandbox.h"
 #include "xs.h" /* pv_parse_u64 */
 
 static const char *const kind_names[WATCH_NKINDS] = {"vbd", "vbd3", "vif"};
@@ -37,6 +38,7 @@ void watch_config_defaults(struct watch_config *cfg)
     cfg->restart_delay_ms = 200;
     cfg->restart_delay_max_ms = 10000;
     cfg->stop_timeout_ms = 5000;
+    cfg->seccomp = CLAIM_AUTO;
 }
 
 enum setting_type { T_STRING, T_UINT, T_CLAIM };
@@ -76,6 +78,8 @@ static const struct setting settings[] = {
     UINT("restart-delay", restart_delay_ms, 0, 600000),
     UINT("restart-delay-max", restart_delay_max_ms, 0, 600000),
     UINT("stop-timeout", stop_timeout_ms, 100, 600000),
+    STR("user", user),
+    {"seccomp", T_CLAIM, offsetof(struct watch_config, seccomp), 0, 0, 0},
 };
 
 int watch_config_set(struct watch_config *cfg, const char *key, const char *value, char *err,
@@ -97,6 +101,18 @@ int watch_config_set(struct watch_config *cfg, const char *key, const char *valu
                 strncmp(value, "sim:", 4)) {
                 snprintf(err, errlen, "%s '%s': expected xen or sim:DIR", key, value);
                 return -1;
+            }
+            /* Checked as the backends will take it (domid 1 stands for any
+             * guest), so that a typo stops pvback-watch here rather than
+             * every backend it starts. */
+            if (!strcmp(key, "user") && *value && strcmp(value, "none")) {
+                struct pv_sandbox sb = PV_SANDBOX_INIT;
+                char why[200];
+                if (pv_sandbox_parse_user(value, 1, &sb, why, sizeof(why)) < 0) {
+                    /* "--user 'X': ..." names the key as the option */
+                    snprintf(err, errlen, "%s", why + 2);
+                    return -1;
+                }
             }
             memcpy(field, value, strlen(value) + 1);
             return 0;
@@ -206,4 +222,14 @@ unsigned watch_claims(const struct watch_config *cfg, bool blkback_loaded, bool 
             mask |= 1u << k;
     }
     return mask;
+}
+
+bool watch_seccomp_on(const struct watch_config *cfg, unsigned euid)
+{
+    return cfg->seccomp == CLAIM_YES || (cfg->seccomp == CLAIM_AUTO && euid == 0);
+}
+
+bool watch_user_on(const struct watch_config *cfg)
+{
+    return cfg->user[0] && strcmp(cfg->user, "none");
 }

@@ -16,6 +16,7 @@
 /* The backend kinds pvback-watch can claim, one per backend directory. */
 enum watch_kind { WATCH_VBD, WATCH_VBD3, WATCH_VIF, WATCH_NKINDS };
 
+/* auto|yes|no: the claims, and the seccomp setting. */
 enum watch_claim { CLAIM_AUTO, CLAIM_YES, CLAIM_NO };
 
 struct watch_config {
@@ -29,6 +30,11 @@ struct watch_config {
     unsigned restart_delay_ms; /* first restart delay; doubles per crash */
     unsigned restart_delay_max_ms;
     unsigned stop_timeout_ms; /* SIGTERM, then SIGKILL after this */
+    /* The backends' sandbox (docs/hardening.md): --user as the backends take
+     * it ("" or "none": keep root), and --seccomp (auto: when pvback-watch
+     * runs as root). */
+    char user[64];
+    enum watch_claim seccomp;
 };
 
 /* The backend directory name of a kind: "vbd", "vbd3", "vif"; and back (-1
@@ -55,5 +61,11 @@ int watch_config_load(struct watch_config *cfg, const char *path, bool required,
  * kernel backend is not loaded, and always claims vbd3 (which no kernel
  * backend serves). Returns a bit mask of 1u << kind. */
 unsigned watch_claims(const struct watch_config *cfg, bool blkback_loaded, bool netback_loaded);
+
+/* Whether the backends get --seccomp: yes, no, or auto = when pvback-watch
+ * runs as root (euid 0). */
+bool watch_seccomp_on(const struct watch_config *cfg, unsigned euid);
+/* Whether they get --user: a user spec other than "" and "none". */
+bool watch_user_on(const struct watch_config *cfg);
 
 #endif

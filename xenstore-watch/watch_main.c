@@ -38,6 +38,9 @@ static void usage(FILE *out)
             "  restart-delay-max MS          default 10000\n"
             "  stop-timeout MS               SIGTERM to SIGKILL (default 5000)\n"
             "  sys-module-dir DIR            default /sys/module\n"
+            "  user none|NAME|UID[:GID]|+BASE[:GID]\n"
+            "                                the backends' user (+BASE: uid BASE+domid); none\n"
+            "  seccomp auto|yes|no           the backends' system call filter (auto: as root)\n"
             "The config file is %s unless --config is given.\n",
             WATCH_CONFIG_DEFAULT);
 }
@@ -200,6 +203,8 @@ int main(int argc, char **argv)
         default_command(w.net_command, sizeof(w.net_command), w.cfg.net_command, "pvback-net") < 0)
         return 1;
     choose_claims(&w);
+    w.seccomp = watch_seccomp_on(&w.cfg, (unsigned)geteuid());
+    w.ctl_fd = -1;
 
     w.loop = pv_loop_new();
     w.xs = w.loop ? pv_xs_open(w.loop) : NULL;
@@ -214,12 +219,15 @@ int main(int argc, char **argv)
         goto out;
     }
     watch_proc_adopt(&w);
-    if (watch_xs_start(&w) < 0)
+    if (watch_ctl_open(&w) < 0 || watch_xs_start(&w) < 0)
         goto out;
-    pv_info("running (platform %s, run directory %s)", pv_platform()->name, w.run_dir);
+    pv_info("running (platform %s, run directory %s; backends: user %s, seccomp %s)",
+            pv_platform()->name, w.run_dir, watch_user_on(&w.cfg) ? w.cfg.user : "unchanged",
+            w.seccomp ? "on" : "off");
     rc = pv_loop_run(w.loop) < 0 ? 1 : 0;
 out:
     w.stopping = true;
+    watch_ctl_close(&w);
     watch_proc_free_all(&w);
     if (w.xs)
         pv_xs_close(w.xs);

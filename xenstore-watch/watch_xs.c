@@ -122,8 +122,10 @@ static void cleanup_domain(struct watch *w, uint32_t domid)
         }
         snprintf(dir, sizeof(dir), "%s/error/backend/%s", w->home, watch_kind_name(k));
         pv_xs_rm(w->xs, XBT_NULL, dir, sub);
-        if (!watch_proc_find(w, k, domid))
+        if (!watch_proc_find(w, k, domid)) { /* else when its process exits */
             watch_proc_forget_files(w, k, domid);
+            watch_proc_forget_journal(w, k, domid);
+        }
     }
     int taps = (w->claims & (1u << WATCH_VIF)) ? watch_delete_taps(domid) : 0;
     pv_info("domain %u is gone: removed %d backend director%s and %d tap%s", domid, removed,

@@ -29,7 +29,7 @@ int bf_pages_init(struct blkfront *f, uint32_t count, char *err, size_t errlen)
     }
     for (uint32_t c = 0; c < p->nchunks; c++) {
         uint32_t first = c * CHUNK, n = count - first < CHUNK ? count - first : CHUNK;
-        p->chunks[c] = pv_gntshr_share(f->shr, f->backend_domid, n, p->refs + first, true);
+        p->chunks[c] = pv_gntshr_share(f->shr, f->bus.backend_domid, n, p->refs + first, true);
         if (!p->chunks[c]) {
             snprintf(err, errlen, "sharing %u data pages: %s", n, strerror(errno));
             return -1;

@@ -8,6 +8,7 @@
 
 #include "blkfront.h"
 #include "blkif_abi.h"
+#include "frontend_xenbus.h"
 #include "platform.h"
 #include "xs.h"
 
@@ -51,16 +52,19 @@ struct bf_queue {
 struct blkfront {
     struct blkfront_opts opts;
     struct blkfront_info info;
-    struct pv_xs *xs;
+    struct fe_bus bus; /* xenstore, paths, backend domid, home */
     struct pv_gntshr *shr;
-    uint32_t backend_domid;
-    char fe_path[128], be_path[256];
     enum blkif_abi abi;
     unsigned int segs_per_slot; /* the most data pages of one request */
     struct bf_pages pages;
     unsigned int next_queue;
     struct bf_queue q[BF_MAX_QUEUES];
 };
+
+/* blkfront_xenbus.c: called where a driver may act (submit, wait). After a
+ * migration it reconnects to the new backend and replays what was in
+ * flight. 0, or -1 with errno EIO (message on stderr). */
+int bf_follow_home(struct blkfront *f);
 
 /* blkfront_pages.c */
 int bf_pages_init(struct blkfront *f, uint32_t count, char *err, size_t errlen);

@@ -36,7 +36,7 @@ static void unshare_retry(struct blkfront *f, void *addr, uint32_t count)
 int bf_queue_setup(struct blkfront *f, struct bf_queue *q, char *err, size_t errlen)
 {
     unsigned int pages = f->info.ring_pages;
-    q->sring = pv_gntshr_share(f->shr, f->backend_domid, pages, q->ring_refs, true);
+    q->sring = pv_gntshr_share(f->shr, f->bus.backend_domid, pages, q->ring_refs, true);
     if (!q->sring) {
         snprintf(err, errlen, "sharing %u ring pages: %s", pages, strerror(errno));
         return -1;
@@ -62,7 +62,7 @@ int bf_queue_setup(struct blkfront *f, struct bf_queue *q, char *err, size_t err
         }
     }
     q->evt = pv_evtchn_open();
-    int port = q->evt ? pv_evtchn_bind_unbound(q->evt, f->backend_domid) : -1;
+    int port = q->evt ? pv_evtchn_bind_unbound(q->evt, f->bus.backend_domid) : -1;
     if (port < 0) {
         snprintf(err, errlen, "allocating an event channel: %s", strerror(errno));
         return -1;
@@ -198,6 +198,8 @@ static uint32_t pages_needed(const struct blkfront_io *io)
 
 int blkfront_submit(struct blkfront *f, struct blkfront_io *io)
 {
+    if (bf_follow_home(f) < 0)
+        return -EIO;
     if (!io_valid(f, io))
         return -EINVAL;
     for (unsigned int tries = 0; tries < f->info.queues; tries++) {
@@ -281,6 +283,8 @@ static int take_responses(struct blkfront *f, struct bf_queue *q)
 int blkfront_wait(struct blkfront *f, int timeout_ms)
 {
     struct pollfd pfd[BF_MAX_QUEUES];
+    if (bf_follow_home(f) < 0)
+        return -1;
     for (unsigned int i = 0; i < f->info.queues; i++)
         pfd[i] = (struct pollfd){.fd = pv_evtchn_fd(f->q[i].evt), .events = POLLIN};
     if (poll(pfd, f->info.queues, timeout_ms) < 0 && errno != EINTR)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <xen/io/protocols.h>
@@ -15,92 +14,30 @@
 
 #include "blkfront_priv.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static unsigned int be_state(struct blkfront *f)
-{
-    unsigned int st = XenbusStateUnknown;
-    if (pv_xs_read_uint(f->xs, XBT_NULL, f->be_path, "state", 0, 8, &st) < 0)
-        return XenbusStateUnknown;
-    return st;
-}
-
-/* Waits for the backend to reach want. Fails early when it closes instead
- * (with its error node in the message). */
-static int wait_be(struct blkfront *f, unsigned int want, bool fail_on_close, char *err,
-                   size_t errlen)
-{
-    uint64_t end = now_ms() + f->opts.timeout_ms;
-    unsigned int st;
-    while ((st = be_state(f)) != want) {
-        if (fail_on_close && want < XenbusStateClosing && st >= XenbusStateClosing) {
-            char path[300], *msg = NULL;
-            unsigned int d = 0;
-            /* The backend's error node: error/backend/vbd/<domid>/<devid>. */
-            sscanf(f->be_path, "/local/domain/%u/", &d);
-            snprintf(path, sizeof(path), "/local/domain/%u/error%s", d,
-                     strstr(f->be_path, "/backend/"));
-            pv_xs_read_str(f->xs, XBT_NULL, path, "error", &msg);
-            snprintf(err, errlen, "backend went to state %u while waiting for %u%s%s", st, want,
-                     msg ? ": " : "", msg ? msg : "");
-            free(msg);
-            return -1;
-        }
-        if (now_ms() > end) {
-            snprintf(err, errlen, "backend %s stayed in state %u, not %u", f->be_path, st, want);
-            return -1;
-        }
-        usleep(2000);
-    }
-    return 0;
-}
-
-static int set_state(struct blkfront *f, unsigned int st, char *err, size_t errlen)
-{
-    if (pv_xs_printf(f->xs, XBT_NULL, f->fe_path, "state", "%u", st) < 0) {
-        snprintf(err, errlen, "%s", pv_xs_error(f->xs));
-        return -1;
-    }
-    return 0;
-}
-
-static unsigned int be_uint(struct blkfront *f, const char *key, unsigned int dflt)
-{
-    unsigned int v = dflt;
-    if (pv_xs_read_uint(f->xs, XBT_NULL, f->be_path, key, 0, UINT32_MAX, &v) < 0)
-        v = dflt;
-    return v;
-}
-
 static int write_queue_keys(struct blkfront *f, xs_transaction_t t, unsigned int i)
 {
     char dir[200], key[32];
     struct bf_queue *q = &f->q[i];
     if (f->info.queues > 1)
-        snprintf(dir, sizeof(dir), "%s/queue-%u", f->fe_path, i);
+        snprintf(dir, sizeof(dir), "%s/queue-%u", f->bus.fe_path, i);
     else
-        snprintf(dir, sizeof(dir), "%s", f->fe_path);
+        snprintf(dir, sizeof(dir), "%s", f->bus.fe_path);
     if (f->info.ring_pages == 1) {
-        if (pv_xs_printf(f->xs, t, dir, "ring-ref", "%u", q->ring_refs[0]) < 0)
+        if (pv_xs_printf(f->bus.xs, t, dir, "ring-ref", "%u", q->ring_refs[0]) < 0)
             return -1;
     } else {
         unsigned int order = 0;
         while ((1u << order) < f->info.ring_pages)
             order++;
-        if (pv_xs_printf(f->xs, t, dir, "ring-page-order", "%u", order) < 0)
+        if (pv_xs_printf(f->bus.xs, t, dir, "ring-page-order", "%u", order) < 0)
             return -1;
         for (unsigned int p = 0; p < f->info.ring_pages; p++) {
             snprintf(key, sizeof(key), "ring-ref%u", p);
-            if (pv_xs_printf(f->xs, t, dir, key, "%u", q->ring_refs[p]) < 0)
+            if (pv_xs_printf(f->bus.xs, t, dir, key, "%u", q->ring_refs[p]) < 0)
                 return -1;
         }
     }
-    return pv_xs_printf(f->xs, t, dir, "event-channel", "%u", q->port);
+    return pv_xs_printf(f->bus.xs, t, dir, "event-channel", "%u", q->port);
 }
 
 static int transport_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
@@ -109,25 +46,26 @@ static int transport_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
     /* Keys of an earlier connection (another queue count or ring size)
      * must not outlive it. */
     unsigned int n = 0;
-    char **keys = pv_xs_directory(xs, t, f->fe_path, &n);
+    char **keys = pv_xs_directory(xs, t, f->bus.fe_path, &n);
     for (unsigned int i = 0; keys && i < n; i++)
         if (!strncmp(keys[i], "queue-", 6) || !strncmp(keys[i], "ring-", 5) ||
             !strcmp(keys[i], "event-channel") || !strcmp(keys[i], "multi-queue-num-queues"))
-            if (pv_xs_rm(xs, t, f->fe_path, keys[i]) < 0) {
+            if (pv_xs_rm(xs, t, f->bus.fe_path, keys[i]) < 0) {
                 free(keys);
                 return -1;
             }
     free(keys);
     /* Written even for one queue, as Linux blkfront does (whose single
      * queue then keeps its keys at the top level). */
-    if (pv_xs_printf(xs, t, f->fe_path, "multi-queue-num-queues", "%u", f->info.queues) < 0)
+    if (pv_xs_printf(xs, t, f->bus.fe_path, "multi-queue-num-queues", "%u", f->info.queues) < 0)
         return -1;
     for (unsigned int i = 0; i < f->info.queues; i++)
         if (write_queue_keys(f, t, i) < 0)
             return -1;
-    if (pv_xs_write_str(xs, t, f->fe_path, "protocol",
+    if (pv_xs_write_str(xs, t, f->bus.fe_path, "protocol",
                         f->opts.x86_32 ? XEN_IO_PROTO_ABI_X86_32 : XEN_IO_PROTO_ABI_X86_64) < 0 ||
-        pv_xs_printf(xs, t, f->fe_path, "feature-persistent", "%u", f->opts.persistent ? 1 : 0) < 0)
+        pv_xs_printf(xs, t, f->bus.fe_path, "feature-persistent", "%u",
+                     f->opts.persistent ? 1 : 0) < 0)
         return -1;
     return 0;
 }
@@ -136,10 +74,10 @@ static int negotiate(struct blkfront *f, char *err, size_t errlen)
 {
     /* A backend still Closed from an earlier connection leaves that state
      * when it sees us Initialising: no early failure here. */
-    if (wait_be(f, XenbusStateInitWait, false, err, errlen) < 0)
+    if (fe_wait_be(&f->bus, XenbusStateInitWait, false, err, errlen) < 0)
         return -1;
-    unsigned int max_order = be_uint(f, "max-ring-page-order", 0);
-    unsigned int max_queues = be_uint(f, "multi-queue-max-queues", 1);
+    unsigned int max_order = fe_be_uint(&f->bus, "max-ring-page-order", 0);
+    unsigned int max_queues = fe_be_uint(&f->bus, "multi-queue-max-queues", 1);
     unsigned int order = f->opts.ring_order < max_order ? f->opts.ring_order : max_order;
     if (order > 4)
         order = 4;
@@ -149,9 +87,10 @@ static int negotiate(struct blkfront *f, char *err, size_t errlen)
         f->info.queues = 1;
     if (f->info.queues > BF_MAX_QUEUES)
         f->info.queues = BF_MAX_QUEUES;
-    f->info.persistent = f->opts.persistent && be_uint(f, "feature-persistent", 0);
+    f->info.persistent = f->opts.persistent && fe_be_uint(&f->bus, "feature-persistent", 0);
     if (f->segs_per_slot == 0) { /* fixed at the first connect: the slots keep their pages */
-        unsigned int ind = f->opts.indirect ? be_uint(f, "feature-max-indirect-segments", 0) : 0;
+        unsigned int ind =
+            f->opts.indirect ? fe_be_uint(&f->bus, "feature-max-indirect-segments", 0) : 0;
         if (ind > BF_MAX_SEGS)
             ind = BF_MAX_SEGS;
         f->info.max_indirect_segments = ind > BLKIF_MAX_SEGMENTS_PER_REQUEST ? ind : 0;
@@ -168,27 +107,28 @@ static int negotiate(struct blkfront *f, char *err, size_t errlen)
     for (unsigned int i = 0; i < f->info.queues; i++)
         if (bf_queue_setup(f, &f->q[i], err, errlen) < 0)
             return -1;
-    if (pv_xs_transaction(f->xs, transport_txn, f) < 0) {
-        snprintf(err, errlen, "writing the transport keys: %s", pv_xs_error(f->xs));
+    if (pv_xs_transaction(f->bus.xs, transport_txn, f) < 0) {
+        snprintf(err, errlen, "writing the transport keys: %s", pv_xs_error(f->bus.xs));
         return -1;
     }
-    if (set_state(f, XenbusStateInitialised, err, errlen) < 0 ||
-        wait_be(f, XenbusStateConnected, true, err, errlen) < 0)
+    if (fe_set_state(&f->bus, XenbusStateInitialised, err, errlen) < 0 ||
+        fe_wait_be(&f->bus, XenbusStateConnected, true, err, errlen) < 0)
         return -1;
     uint64_t sectors = 0;
-    if (pv_xs_read_u64(f->xs, XBT_NULL, f->be_path, "sectors", 0, UINT64_MAX, &sectors) < 0) {
-        snprintf(err, errlen, "%s", pv_xs_error(f->xs));
+    if (pv_xs_read_u64(f->bus.xs, XBT_NULL, f->bus.be_path, "sectors", 0, UINT64_MAX, &sectors) <
+        0) {
+        snprintf(err, errlen, "%s", pv_xs_error(f->bus.xs));
         return -1;
     }
     f->info.sectors = sectors;
-    f->info.sector_size = be_uint(f, "sector-size", 512);
-    f->info.physical_sector_size = be_uint(f, "physical-sector-size", f->info.sector_size);
-    f->info.vdisk_info = be_uint(f, "info", 0);
-    f->info.flush = be_uint(f, "feature-flush-cache", 0);
-    f->info.barrier = be_uint(f, "feature-barrier", 0);
-    f->info.discard = be_uint(f, "feature-discard", 0);
-    f->info.discard_secure = be_uint(f, "discard-secure", 0);
-    return set_state(f, XenbusStateConnected, err, errlen);
+    f->info.sector_size = fe_be_uint(&f->bus, "sector-size", 512);
+    f->info.physical_sector_size = fe_be_uint(&f->bus, "physical-sector-size", f->info.sector_size);
+    f->info.vdisk_info = fe_be_uint(&f->bus, "info", 0);
+    f->info.flush = fe_be_uint(&f->bus, "feature-flush-cache", 0);
+    f->info.barrier = fe_be_uint(&f->bus, "feature-barrier", 0);
+    f->info.discard = fe_be_uint(&f->bus, "feature-discard", 0);
+    f->info.discard_secure = fe_be_uint(&f->bus, "discard-secure", 0);
+    return fe_set_state(&f->bus, XenbusStateConnected, err, errlen);
 }
 
 struct blkfront *blkfront_open(const struct blkfront_opts *opts, char *err, size_t errlen)
@@ -206,27 +146,10 @@ struct blkfront *blkfront_open(const struct blkfront_opts *opts, char *err, size
     if (!f->opts.timeout_ms)
         f->opts.timeout_ms = 10000;
     f->abi = opts->x86_32 ? BLKIF_ABI_X86_32 : BLKIF_ABI_X86_64;
-    snprintf(f->fe_path, sizeof(f->fe_path), "/local/domain/%u/device/vbd/%u",
-             pv_platform_self_domid(), opts->devid);
-    f->xs = pv_xs_open(NULL);
-    if (!f->xs) {
-        snprintf(err, errlen, "cannot connect to xenstore: %s", strerror(errno));
+    if (fe_bus_open(&f->bus, "vbd", opts->devid, f->opts.timeout_ms, err, errlen) < 0) {
         free(f);
         return NULL;
     }
-    char *be = NULL;
-    unsigned int be_id = 0;
-    if (pv_xs_read_str(f->xs, XBT_NULL, f->fe_path, "backend", &be) < 0 ||
-        pv_xs_read_uint(f->xs, XBT_NULL, f->fe_path, "backend-id", 0, 0x7fef, &be_id) < 0) {
-        snprintf(err, errlen, "%s", pv_xs_error(f->xs));
-        free(be);
-        pv_xs_close(f->xs);
-        free(f);
-        return NULL;
-    }
-    snprintf(f->be_path, sizeof(f->be_path), "%s", be);
-    free(be);
-    f->backend_domid = be_id;
     f->shr = pv_gntshr_open();
     if (!f->shr) {
         snprintf(err, errlen, "cannot open the grant-sharing device: %s", strerror(errno));
@@ -235,7 +158,8 @@ struct blkfront *blkfront_open(const struct blkfront_opts *opts, char *err, size
     }
     /* A driver (re)starting: Initialising, which also makes a backend left
      * Closed by an earlier user of the device go back to InitWait. */
-    if (set_state(f, XenbusStateInitialising, err, errlen) < 0 || negotiate(f, err, errlen) < 0) {
+    if (fe_set_state(&f->bus, XenbusStateInitialising, err, errlen) < 0 ||
+        negotiate(f, err, errlen) < 0) {
         blkfront_close(f);
         return NULL;
     }
@@ -247,13 +171,10 @@ const struct blkfront_info *blkfront_info(const struct blkfront *f)
     return &f->info;
 }
 
-int blkfront_reconnect(struct blkfront *f, char *err, size_t errlen)
+/* New rings and event channels, a new handshake, and every unanswered
+ * request put on the new rings (Linux's blkif_recover). */
+static int reattach(struct blkfront *f, char *err, size_t errlen)
 {
-    /* A restarted frontend starts over: Initialising makes the backend
-     * disconnect (unmapping our rings) and go back to InitWait. */
-    if (set_state(f, XenbusStateInitialising, err, errlen) < 0 ||
-        wait_be(f, XenbusStateInitWait, true, err, errlen) < 0)
-        return -1;
     for (unsigned int i = 0; i < f->info.queues; i++)
         bf_queue_drop_ring(f, &f->q[i]);
     unsigned int queues = f->info.queues;
@@ -269,23 +190,49 @@ int blkfront_reconnect(struct blkfront *f, char *err, size_t errlen)
     return 0;
 }
 
+int blkfront_reconnect(struct blkfront *f, char *err, size_t errlen)
+{
+    /* A restarted frontend starts over: Initialising makes the backend
+     * disconnect (unmapping our rings) and go back to InitWait. */
+    if (fe_set_state(&f->bus, XenbusStateInitialising, err, errlen) < 0 ||
+        fe_wait_be(&f->bus, XenbusStateInitWait, true, err, errlen) < 0)
+        return -1;
+    return reattach(f, err, errlen);
+}
+
+/* After a migration (blkfront_resume in Linux): the domain has a new id,
+ * xenstore and backend; the toolstack wrote our directory there anew
+ * (Initialising). The old rings' memory came along, but the source backend
+ * has closed them: what it answered before closing is left unread and
+ * replayed, as Linux does. */
+/* After a migration (blkfront_resume in Linux): the domain has a new id,
+ * xenstore and backend; the toolstack wrote our directory there anew
+ * (Initialising). The old rings' memory came along, but the source backend
+ * has closed them: what it answered before closing is left unread and
+ * replayed, as Linux does. */
+int bf_follow_home(struct blkfront *f)
+{
+    char err[512];
+
+    if (!fe_moved(&f->bus))
+        return 0;
+    if (fe_follow_home(&f->bus, err, sizeof(err)) < 0 || reattach(f, err, sizeof(err)) < 0) {
+        fprintf(stderr, "blkfront: vbd %u: resume after migration: %s\n", f->opts.devid, err);
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
 void blkfront_close(struct blkfront *f)
 {
     if (!f)
         return;
-    char err[256];
     if (f->info.queues && f->q[0].sring) {
         for (int i = 0; i < 100 && blkfront_in_flight(f); i++)
             if (blkfront_wait(f, 100) < 0)
                 break;
-        if (set_state(f, XenbusStateClosing, err, sizeof(err)) == 0) {
-            uint64_t end = now_ms() + f->opts.timeout_ms;
-            while (be_state(f) < XenbusStateClosing && now_ms() < end)
-                usleep(2000);
-            set_state(f, XenbusStateClosed, err, sizeof(err));
-            while (be_state(f) != XenbusStateClosed && now_ms() < end)
-                usleep(2000);
-        }
+        fe_close_device(&f->bus);
     }
     for (unsigned int i = 0; i < BF_MAX_QUEUES; i++) {
         bf_queue_drop_ring(f, &f->q[i]);
@@ -294,7 +241,6 @@ void blkfront_close(struct blkfront *f)
     bf_pages_fini(f);
     if (f->shr)
         pv_gntshr_close(f->shr);
-    if (f->xs)
-        pv_xs_close(f->xs);
+    fe_bus_close(&f->bus);
     free(f);
 }

@@ -6,10 +6,13 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -60,6 +63,8 @@ static size_t item_size(uint32_t op)
         return sizeof(uint32_t);
     case HV_OP_COPY:
         return sizeof(struct hv_copy_seg);
+    case HV_OP_RESHARE:
+        return sizeof(struct hv_share_item);
     default:
         return 0;
     }
@@ -75,6 +80,7 @@ static bool op_allowed(enum hv_kind kind, uint32_t op)
         return kind == HV_KIND_GNT;
     case HV_OP_SHARE:
     case HV_OP_UNSHARE:
+    case HV_OP_RESHARE:
         return kind == HV_KIND_GNTSHR;
     case HV_OP_BIND_UNBOUND:
     case HV_OP_BIND_INTERDOMAIN:
@@ -161,6 +167,9 @@ static bool handle(struct hv_conn *c, size_t len)
         break;
     case HV_OP_UNSHARE:
         rlen = hv_grant_unshare(c, &req, items);
+        break;
+    case HV_OP_RESHARE:
+        rlen = hv_grant_reshare(c, &req, items);
         break;
     default:
         rlen = hv_evtchn_op(c, &req, fds, &nfds);
@@ -293,9 +302,9 @@ static void domain_unlisten(struct hv_domain *d)
     d->listen_fd = -1;
 }
 
-static int add_domain(struct hv *hv, unsigned domid, uint64_t mem_mb)
+static int add_domain(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd)
 {
-    struct hv_domain *d = hv_domain_new(hv, domid, mem_mb), **pp;
+    struct hv_domain *d = hv_domain_new(hv, domid, mem_mb, memfd), **pp;
 
     if (!d)
         return -1;
@@ -329,7 +338,7 @@ struct hv *hv_new(struct pv_loop *loop, const char *dir)
     snprintf(hv->dir, sizeof(hv->dir), "%s", dir);
     hv->rxbuf = malloc(HV_MAX_MSG);
     hv->txbuf = malloc(REPLY_MAX);
-    if (!hv->rxbuf || !hv->txbuf || add_domain(hv, 0, HV_DOM0_MEM_MB) < 0) {
+    if (!hv->rxbuf || !hv->txbuf || add_domain(hv, 0, HV_DOM0_MEM_MB, -1) < 0) {
         int e = errno;
         hv_free(hv);
         errno = e;
@@ -349,19 +358,126 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
     hv_evtchn_domain_closed(d);
 }
 
+/* Takes memfd (see hv_domain_new), even on failure. */
+static int create_domain(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd)
+{
+    int err = 0;
+
+    if (domid == 0 || domid > HV_DOMID_MAX || mem_mb == 0 || mem_mb > HV_MEM_MB_MAX)
+        err = EINVAL;
+    else if (hv_domain_find(hv, domid))
+        err = EEXIST;
+    if (err) {
+        if (memfd >= 0)
+            close(memfd);
+        errno = err;
+        return -1;
+    }
+    return add_domain(hv, domid, mem_mb, memfd);
+}
+
 int hv_domain_create(struct hv *hv, unsigned domid, uint64_t mem_mb)
 {
-    if (domid == 0 || domid > HV_DOMID_MAX || mem_mb == 0 || mem_mb > HV_MEM_MB_MAX) {
+    if (create_domain(hv, domid, mem_mb, -1) < 0)
+        return -1;
+    pv_info("hv: domain %u created with %llu MiB", domid, (unsigned long long)mem_mb);
+    return 0;
+}
+
+int hv_domain_save(struct hv *hv, unsigned domid)
+{
+    struct hv_domain *d = hv_domain_find(hv, domid);
+    int fd;
+
+    if (!d || domid == 0) {
+        errno = d ? EPERM : ESRCH;
+        return -1;
+    }
+    fd = fcntl(d->mem_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    /* From now on its pages belong to the guest's next host: freeing a
+     * grant here (at the destroy that follows) must not zero them. */
+    d->saved = true;
+    pv_info("hv: domain %u saved (its memory handed out)", domid);
+    return fd;
+}
+
+int hv_domain_save_grants(struct hv *hv, unsigned domid, uint32_t *count)
+{
+    struct hv_domain *d = hv_domain_find(hv, domid);
+    struct hv_share_item *items;
+    uint32_t n = 0;
+    int fd;
+
+    if (!d || domid == 0) {
+        errno = d ? EPERM : ESRCH;
+        return -1;
+    }
+    fd = hv_memfd("grants", domid, (uint64_t)HV_GNTTAB_ENTRIES * sizeof(*items));
+    if (fd < 0)
+        return -1;
+    items = mmap(NULL, (size_t)HV_GNTTAB_ENTRIES * sizeof(*items), PROT_READ | PROT_WRITE,
+                 MAP_SHARED, fd, 0);
+    if (items == MAP_FAILED) {
+        close(fd);
+        return -1;
+    }
+    for (uint32_t r = 0; r < HV_GNTTAB_ENTRIES; r++)
+        if (d->grefs[r].state == HV_GREF_SHARED)
+            items[n++] = (struct hv_share_item){.ref = r, .frame = d->grefs[r].share_frame};
+    munmap(items, (size_t)HV_GNTTAB_ENTRIES * sizeof(*items));
+    *count = n;
+    return fd;
+}
+
+/* Keeps a migrated guest's grants for it (HV_GREF_CARRIED). */
+static int carry_grants(struct hv_domain *d, int fd, uint32_t count)
+{
+    size_t len = (size_t)HV_GNTTAB_ENTRIES * sizeof(struct hv_share_item);
+    const struct hv_share_item *items;
+
+    if (count > HV_GNTTAB_ENTRIES) {
         errno = EINVAL;
         return -1;
     }
-    if (hv_domain_find(hv, domid)) {
-        errno = EEXIST;
+    items = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (items == MAP_FAILED)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t r = items[i].ref;
+        /* Bad or repeated items (the source is trusted, but a list is a
+         * list) are skipped: the guest cannot take those back. */
+        if (r < GNTTAB_NR_RESERVED_ENTRIES || r >= HV_GNTTAB_ENTRIES ||
+            d->grefs[r].state != HV_GREF_FREE || hv_frame_claim(d, items[i].frame) < 0)
+            continue;
+        d->grefs[r] = (struct hv_gref){.state = HV_GREF_CARRIED, .share_frame = items[i].frame};
+        d->refs_used++;
+    }
+    munmap((void *)items, len);
+    return 0;
+}
+
+int hv_domain_restore(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd, int grants_fd,
+                      uint32_t count)
+{
+    struct stat st;
+
+    if (fstat(memfd, &st) < 0 || (uint64_t)st.st_size != mem_mb << 20) {
+        close(memfd);
+        errno = EINVAL;
         return -1;
     }
-    if (add_domain(hv, domid, mem_mb) < 0)
+    if (create_domain(hv, domid, mem_mb, memfd) < 0)
         return -1;
-    pv_info("hv: domain %u created with %llu MiB", domid, (unsigned long long)mem_mb);
+    if (grants_fd >= 0 && carry_grants(hv_domain_find(hv, domid), grants_fd, count) < 0) {
+        int e = errno;
+        hv_domain_destroy(hv, domid);
+        errno = e;
+        return -1;
+    }
+    pv_info("hv: domain %u restored with %llu MiB, %u grants to take back", domid,
+            (unsigned long long)mem_mb, count);
     return 0;
 }
 

@@ -34,6 +34,23 @@ int hv_domain_create(struct hv *hv, unsigned domid, uint64_t mem_mb);
  * -1 with errno ESRCH (no such domain) or EPERM (dom0). */
 int hv_domain_destroy(struct hv *hv, unsigned domid);
 bool hv_domain_exists(struct hv *hv, unsigned domid);
+/* Migration, as Xen's save/restore moves a paused domain's memory (here the
+ * memory itself moves, so that the guest's processes keep their mappings).
+ * hv_domain_save returns a descriptor of the domain's memory (the caller
+ * closes it); from then on freeing its pages no longer zeroes them, since
+ * they are the guest's on its next host. hv_domain_save_grants returns a
+ * memfd of *count struct hv_share_item: the grants the guest has, which its
+ * processes take back one by one on the next host (HV_OP_RESHARE).
+ * hv_domain_restore creates domain domid on such a memory (mem_mb MiB; it
+ * takes memfd) with a fresh grant table and no event channels, and keeps
+ * the listed refs and frames (from grants_fd, count items; -1 for none) for
+ * their owners, so that no other process of the guest gets them meanwhile.
+ * -1 with errno as hv_domain_create, or EINVAL when the memory's size is
+ * not mem_mb or the list cannot be read. */
+int hv_domain_save(struct hv *hv, unsigned domid);
+int hv_domain_save_grants(struct hv *hv, unsigned domid, uint32_t *count);
+int hv_domain_restore(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd, int grants_fd,
+                      uint32_t count);
 /* The live domains in ascending domid order: fills at most max entries of
  * domids (and mem_mb when not NULL) and returns how many there are. */
 size_t hv_domain_list(struct hv *hv, unsigned *domids, uint64_t *mem_mb, size_t max);

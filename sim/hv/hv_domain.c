@@ -50,14 +50,17 @@ int hv_memfd(const char *what, unsigned domid, uint64_t size)
     return fd;
 }
 
-struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
+struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd)
 {
     struct hv_domain *d = calloc(1, sizeof(*d));
     uint64_t size = mem_mb << 20;
     int e;
 
-    if (!d)
+    if (!d) {
+        if (memfd >= 0)
+            close(memfd);
         return NULL;
+    }
     d->hv = hv;
     d->domid = domid;
     d->mem_mb = mem_mb;
@@ -68,7 +71,7 @@ struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
     d->gt = MAP_FAILED;
     d->ref_hint = GNTTAB_NR_RESERVED_ENTRIES;
 
-    d->mem_fd = hv_memfd("mem", domid, size);
+    d->mem_fd = memfd >= 0 ? memfd : hv_memfd("mem", domid, size);
     if (d->mem_fd < 0)
         goto fail;
     d->mem_ro_fd = hv_reopen_ro(d->mem_fd);
@@ -103,6 +106,10 @@ struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb)
         errno = ENOMEM;
         goto fail;
     }
+    /* The start-info page (hv_proto.h) is never shared. */
+    d->frame_used[HV_START_INFO_FRAME / 64] |= 1ull << (HV_START_INFO_FRAME % 64);
+    d->frames_used = 1;
+    d->frame_hint = HV_START_INFO_FRAME + 1;
     return d;
 fail:
     e = errno;
@@ -176,11 +183,33 @@ int hv_frame_alloc(struct hv_domain *d, uint32_t *frame)
     return -1;
 }
 
+int hv_frame_claim(struct hv_domain *d, uint32_t frame)
+{
+    if (frame >= d->nr_frames || frame == HV_START_INFO_FRAME) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (frame_is_used(d, frame)) {
+        errno = EBUSY;
+        return -1;
+    }
+    d->frame_used[frame / 64] |= 1ull << (frame % 64);
+    d->frames_used++;
+    return 0;
+}
+
+void hv_frame_unclaim(struct hv_domain *d, uint32_t frame)
+{
+    d->frame_used[frame / 64] &= ~(1ull << (frame % 64));
+    d->frames_used--;
+}
+
 void hv_frame_free(struct hv_domain *d, uint32_t frame)
 {
-    if (frame < d->nr_frames && frame_is_used(d, frame)) {
-        d->frame_used[frame / 64] &= ~(1ull << (frame % 64));
-        d->frames_used--;
+    if (frame < d->nr_frames && frame != HV_START_INFO_FRAME && frame_is_used(d, frame)) {
+        hv_frame_unclaim(d, frame);
+        if (d->saved)
+            return;
         /* A freed page goes back zeroed (and its memory is returned), so
          * that the next share does not leak what the last user wrote. */
         if (fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)frame * PAGE,

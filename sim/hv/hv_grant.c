@@ -311,6 +311,56 @@ size_t hv_grant_unshare(struct hv_conn *c, const struct hv_req *req, const uint3
     return hv_reply(c->hv, 0, 0, 0, 0, 0);
 }
 
+size_t hv_grant_reshare(struct hv_conn *c, const struct hv_req *req,
+                        const struct hv_share_item *items)
+{
+    struct hv_domain *d = c->dom;
+    uint32_t i;
+    int err = 0;
+
+    for (i = 0; i < req->count; i++) {
+        uint32_t r = items[i].ref;
+        if (r < GNTTAB_NR_RESERVED_ENTRIES || r >= HV_GNTTAB_ENTRIES) {
+            err = EINVAL;
+            break;
+        }
+        /* Kept for us since the restore (the usual case), or free. */
+        bool carried = d->grefs[r].state == HV_GREF_CARRIED;
+        if (carried ? d->grefs[r].share_frame != items[i].frame
+                    : d->grefs[r].state != HV_GREF_FREE ||
+                          __atomic_load_n(&d->g.act[r].rd_pins, __ATOMIC_ACQUIRE)) {
+            err = EBUSY;
+            break;
+        }
+        if (!carried && hv_frame_claim(d, items[i].frame) < 0) {
+            err = errno;
+            break;
+        }
+        d->grefs[r] = (struct hv_gref){
+            .state = HV_GREF_SHARED, .share_frame = items[i].frame, .owner = c, .carried = carried};
+        d->refs_used += !carried;
+        c->shared++;
+    }
+    if (err) {
+        /* All or nothing; the frames keep their data (the guest's). */
+        while (i--) {
+            struct hv_gref *a = &d->grefs[items[i].ref];
+            c->shared--;
+            if (a->carried) {
+                *a = (struct hv_gref){.state = HV_GREF_CARRIED, .share_frame = a->share_frame};
+                continue;
+            }
+            hv_frame_unclaim(d, a->share_frame);
+            *a = (struct hv_gref){0};
+            d->refs_used--;
+        }
+        return hv_reply(c->hv, err, 0, 0, 0, 0);
+    }
+    for (i = 0; i < req->count; i++)
+        d->grefs[items[i].ref].carried = false;
+    return hv_reply(c->hv, 0, 0, 0, 0, 0);
+}
+
 void hv_grant_conn_closed(struct hv_conn *c)
 {
     if (c->journal) {

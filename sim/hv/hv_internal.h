@@ -32,12 +32,15 @@ enum hv_gref_state {
     HV_GREF_FREE = 0, /* not handed out by HV_OP_SHARE */
     HV_GREF_SHARED,   /* owned by a live sharing handle */
     HV_GREF_ORPHAN,   /* its handle closed while it was mapped: freed on unpin */
+    HV_GREF_CARRIED,  /* shared on the host the domain migrated from: kept (with its
+                       * frame) for the guest to take back with HV_OP_RESHARE */
 };
 
 /* The pin counts and latched frame/grantee are in the shared active table
  * (struct hv_active, hv_gcopy.h); this is the daemon's own part. */
 struct hv_gref {
     uint8_t state; /* enum hv_gref_state */
+    bool carried;  /* during HV_OP_RESHARE: it was HV_GREF_CARRIED (undo) */
     uint32_t share_frame;
     struct hv_conn *owner; /* sharing handle (HV_GREF_SHARED) */
 };
@@ -84,6 +87,7 @@ struct hv_domain {
     unsigned nconns;
     uint64_t mapped_pages; /* by its handles, of any domain's grants */
     bool dead;             /* destroyed; kept while other domains still map its pages */
+    bool saved;            /* its memory went to another host: freed pages keep their data */
     unsigned maps;         /* mapping records of other handles that point here */
     struct hv_domain *next;
 };
@@ -136,11 +140,18 @@ struct hv {
 
 /* hv_domain.c */
 struct hv_domain *hv_domain_find(struct hv *hv, unsigned domid);
-struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb);
+/* memfd: the memory to use (taken, even on failure), or -1 for new zeroed
+ * memory. */
+struct hv_domain *hv_domain_new(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd);
 void hv_domain_free(struct hv_domain *d);
 /* Drops a mapping's reference to a (possibly destroyed) domain. */
 void hv_domain_put(struct hv_domain *d);
 int hv_frame_alloc(struct hv_domain *d, uint32_t *frame);
+/* Marks a given frame used (a migrated guest's): 0, or -1 with EINVAL (out
+ * of range or reserved) or EBUSY (in use). */
+int hv_frame_claim(struct hv_domain *d, uint32_t frame);
+/* Undoes a claim: the frame is free again, its data left as it is. */
+void hv_frame_unclaim(struct hv_domain *d, uint32_t frame);
 void hv_frame_free(struct hv_domain *d, uint32_t frame);
 int hv_ref_alloc(struct hv_domain *d, uint32_t *ref);
 /* A memfd of size bytes named after the domain and what it holds. */
@@ -163,6 +174,8 @@ size_t hv_grant_unmap(struct hv_conn *c, const struct hv_req *req);
 size_t hv_grant_copy(struct hv_conn *c, const struct hv_req *req, const struct hv_copy_seg *segs);
 size_t hv_grant_share(struct hv_conn *c, const struct hv_req *req);
 size_t hv_grant_unshare(struct hv_conn *c, const struct hv_req *req, const uint32_t *refs);
+size_t hv_grant_reshare(struct hv_conn *c, const struct hv_req *req,
+                        const struct hv_share_item *items);
 /* Releases everything a closing handle holds. */
 void hv_grant_conn_closed(struct hv_conn *c);
 

@@ -105,6 +105,13 @@ enum hv_op {
      * (sim/hv/hv_gcopy.h)], with which dom0 copies without a round trip.
      * ESRCH for no such domain. */
     HV_OP_GNT_DOMAIN = 11,
+    /* GNTSHR. items struct hv_share_item: grants this guest had on the host
+     * it migrated from (its memory came along, its grant table did not).
+     * Each ref is taken back with the same frame, owned by this handle, as
+     * if HV_OP_SHARE had handed them out; the client writes the entries
+     * again. All or nothing: EINVAL for a reserved or out-of-range ref or
+     * frame, EBUSY when one is already in use here. */
+    HV_OP_RESHARE = 12,
 };
 
 struct hv_req {
@@ -129,6 +136,20 @@ struct hv_share_item {
     uint32_t ref;
     uint32_t frame;
 };
+
+/* Frame HV_START_INFO_FRAME of every domain's memory is never handed out by
+ * HV_OP_SHARE: it is the domain's start-info page (Xen's start_info, in
+ * spirit), through which the toolstack tells a migrated guest where it now
+ * lives. It moves with the memory. The toolstack writes dir and domid, then
+ * increments epoch; the guest's processes are paused meanwhile, and each one
+ * that sees epoch change follows (pv_platform_rehome). */
+#define HV_START_INFO_FRAME 0u
+struct hv_start_info {
+    uint32_t epoch; /* 0 at creation, +1 per migration */
+    uint32_t domid; /* the domain's id on its current host */
+    char dir[200];  /* its current host: the xensim directory */
+};
+_Static_assert(sizeof(struct hv_start_info) <= 4096, "start-info page");
 
 /* One grant-copy segment. A side with its HV_COPY_*_GREF flag names a grant
  * (ref, domid, offset); a side without it is an address in the CALLER's

@@ -21,10 +21,10 @@ static const uint8_t KEY[HASH_KEY_MAX] = {
 
 int nf_ctrl_setup(struct netfront *f, char *err, size_t errlen)
 {
-    f->ctrl = pv_gntshr_share(f->shr, f->backend_domid, 1, &f->ctrl_ref, true);
-    f->ctrl_pages = pv_gntshr_share(f->shr, f->backend_domid, 2, f->ctrl_refs, false);
+    f->ctrl = pv_gntshr_share(f->shr, f->bus.backend_domid, 1, &f->ctrl_ref, true);
+    f->ctrl_pages = pv_gntshr_share(f->shr, f->bus.backend_domid, 2, f->ctrl_refs, false);
     f->ctrl_evt = pv_evtchn_open();
-    int p = f->ctrl_evt ? pv_evtchn_bind_unbound(f->ctrl_evt, f->backend_domid) : -1;
+    int p = f->ctrl_evt ? pv_evtchn_bind_unbound(f->ctrl_evt, f->bus.backend_domid) : -1;
     if (!f->ctrl || !f->ctrl_pages || p < 0) {
         snprintf(err, errlen, "control ring: %s", strerror(errno));
         return -1;

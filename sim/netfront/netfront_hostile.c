@@ -60,13 +60,6 @@ static void publish(RING_IDX *prod, RING_IDX value, struct nf_queue *q, uint32_t
     pv_evtchn_notify(q->evt, port);
 }
 
-static unsigned be_state(struct netfront *f)
-{
-    unsigned st = 0;
-    pv_xs_read_uint(f->xs, XBT_NULL, f->be_path, "state", 0, 8, &st);
-    return st;
-}
-
 int nf_hostile(struct netfront *f, const char *rule, char *err, size_t errlen)
 {
     int k = -1;
@@ -125,7 +118,7 @@ int nf_hostile(struct netfront *f, const char *rule, char *err, size_t errlen)
     /* Wait for the backend's verdict. */
     for (int waited = 0; waited < 5000; waited += 10) {
         if (rules[k].fatal) {
-            if (be_state(f) >= XenbusStateClosing)
+            if (fe_be_state(&f->bus) >= XenbusStateClosing)
                 return 0;
         } else if (__atomic_load_n(&q->tx->rsp_prod, __ATOMIC_ACQUIRE) - first ==
                    q->tx_prod - first) {
@@ -136,7 +129,7 @@ int nf_hostile(struct netfront *f, const char *rule, char *err, size_t errlen)
                 return -1;
             }
             usleep(200000); /* and the vif stays up */
-            if (be_state(f) != XenbusStateConnected) {
+            if (fe_be_state(&f->bus) != XenbusStateConnected) {
                 snprintf(err, errlen, "%s: a dropped packet took the vif down", rule);
                 return -1;
             }
@@ -145,6 +138,6 @@ int nf_hostile(struct netfront *f, const char *rule, char *err, size_t errlen)
         }
         usleep(10000);
     }
-    snprintf(err, errlen, "%s: the backend did not react (state %u)", rule, be_state(f));
+    snprintf(err, errlen, "%s: the backend did not react (state %u)", rule, fe_be_state(&f->bus));
     return -1;
 }

@@ -8,6 +8,7 @@
 #include <xen/grant_table.h>
 #include <xen/io/netif.h>
 
+#include "frontend_xenbus.h"
 #include "hash.h"
 #include "netfront.h"
 #include "platform.h"
@@ -38,10 +39,8 @@ struct nf_queue {
 
 struct netfront {
     struct netfront_opts opts;
-    struct pv_xs *xs;
+    struct fe_bus bus; /* xenstore, paths, backend domid, home */
     struct pv_gntshr *shr;
-    uint32_t backend_domid;
-    char fe_path[128], be_path[256];
     unsigned nq;
     bool split, sg, gso4, gso6, csum;
     char ifname[16];

@@ -21,7 +21,7 @@
 
 int nf_queue_setup(struct netfront *f, struct nf_queue *q, char *err, size_t errlen)
 {
-    uint32_t d = f->backend_domid;
+    uint32_t d = f->bus.backend_domid;
     q->f = f;
     q->tx = pv_gntshr_share(f->shr, d, 1, &q->tx_ref, true);
     q->rx = pv_gntshr_share(f->shr, d, 1, &q->rx_ref, true);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <xen/io/xenbus.h>
 
@@ -17,73 +16,10 @@
 #include "netlink.h"
 #include "tap.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static unsigned be_state(struct netfront *f)
-{
-    unsigned st = XenbusStateUnknown;
-    pv_xs_read_uint(f->xs, XBT_NULL, f->be_path, "state", 0, 8, &st);
-    return st;
-}
-
-static unsigned be_uint(struct netfront *f, const char *key, unsigned dflt)
-{
-    unsigned v = dflt;
-    if (pv_xs_read_uint(f->xs, XBT_NULL, f->be_path, key, 0, UINT32_MAX, &v) < 0)
-        v = dflt;
-    return v;
-}
-
-/* The backend's error node, for messages: error/backend/vif/<domid>/<h>. */
-static void be_error(struct netfront *f, char *out, size_t len)
-{
-    char path[320], *msg = NULL;
-    unsigned d = 0;
-    sscanf(f->be_path, "/local/domain/%u/", &d);
-    snprintf(path, sizeof(path), "/local/domain/%u/error%s", d, strstr(f->be_path, "/backend/"));
-    pv_xs_read_str(f->xs, XBT_NULL, path, "error", &msg);
-    snprintf(out, len, "%s", msg ? msg : "no error node");
-    free(msg);
-}
-
-static int wait_be(struct netfront *f, unsigned want, char *err, size_t errlen)
-{
-    uint64_t end = now_ms() + f->opts.timeout_ms;
-    unsigned st;
-    while ((st = be_state(f)) != want) {
-        if (want == XenbusStateConnected && st >= XenbusStateClosing) {
-            char msg[256];
-            be_error(f, msg, sizeof(msg));
-            snprintf(err, errlen, "backend went to state %u: %s", st, msg);
-            return -1;
-        }
-        if (now_ms() > end) {
-            snprintf(err, errlen, "backend %s stayed in state %u, not %u", f->be_path, st, want);
-            return -1;
-        }
-        usleep(2000);
-    }
-    return 0;
-}
-
-static int set_state(struct netfront *f, unsigned st, char *err, size_t errlen)
-{
-    if (pv_xs_printf(f->xs, XBT_NULL, f->fe_path, "state", "%u", st) < 0) {
-        snprintf(err, errlen, "%s", pv_xs_error(f->xs));
-        return -1;
-    }
-    return 0;
-}
-
 static int transport_txn(struct pv_xs *xs, xs_transaction_t t, void *arg)
 {
     struct netfront *f = arg;
-    const char *fe = f->fe_path;
+    const char *fe = f->bus.fe_path;
     if (f->nq > 1 && pv_xs_printf(xs, t, fe, "multi-queue-num-queues", "%u", f->nq) < 0)
         return -1;
     for (unsigned i = 0; i < f->nq; i++) {
@@ -146,12 +82,12 @@ static int make_interface(struct netfront *f, char *err, size_t errlen)
     }
     uint8_t mac[6];
     char *macstr = NULL;
-    bool have_mac = pv_xs_read_str(f->xs, XBT_NULL, f->fe_path, "mac", &macstr) == 0 &&
+    bool have_mac = pv_xs_read_str(f->bus.xs, XBT_NULL, f->bus.fe_path, "mac", &macstr) == 0 &&
                     sscanf(macstr, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
                            &mac[3], &mac[4], &mac[5]) == 6;
     free(macstr);
     unsigned mtu = 1500;
-    pv_xs_read_uint(f->xs, XBT_NULL, f->fe_path, "mtu", 68, 65535, &mtu);
+    pv_xs_read_uint(f->bus.xs, XBT_NULL, f->bus.fe_path, "mtu", 68, 65535, &mtu);
     /* Without scatter-gather a frame fits one slot: Linux netfront caps
      * its MTU at ETH_DATA_LEN then. */
     if (!f->sg && mtu > 1500)
@@ -167,40 +103,51 @@ static int make_interface(struct netfront *f, char *err, size_t errlen)
     return 0;
 }
 
-static int negotiate(struct netfront *f, char *err, size_t errlen)
+/* Rings, event channels, the handshake, then RX buffers posted. The
+ * interface is made at the first connect; a resume keeps it (and its
+ * addresses), with as many queues as it has. */
+static int negotiate(struct netfront *f, bool resume, char *err, size_t errlen)
 {
-    if (wait_be(f, XenbusStateInitWait, err, errlen) < 0)
+    if (fe_wait_be(&f->bus, XenbusStateInitWait, false, err, errlen) < 0)
         return -1;
-    unsigned maxq = be_uint(f, "multi-queue-max-queues", 1);
-    f->nq = f->opts.queues < maxq ? f->opts.queues : maxq;
-    if (f->nq == 0)
-        f->nq = 1;
-    if (f->nq > NF_MAX_QUEUES)
-        f->nq = NF_MAX_QUEUES;
-    f->split = f->opts.split && be_uint(f, "feature-split-event-channels", 0);
-    f->sg = f->opts.offloads && be_uint(f, "feature-sg", 0);
-    f->gso4 = f->opts.offloads && be_uint(f, "feature-gso-tcpv4", 0);
-    f->gso6 = f->opts.offloads && be_uint(f, "feature-gso-tcpv6", 0);
-    f->csum = f->opts.offloads && be_uint(f, "feature-ipv6-csum-offload", 0);
-    if (!be_uint(f, "feature-rx-copy", 0)) {
+    unsigned maxq = fe_be_uint(&f->bus, "multi-queue-max-queues", 1);
+    unsigned nq = f->opts.queues < maxq ? f->opts.queues : maxq;
+    if (nq == 0)
+        nq = 1;
+    if (nq > NF_MAX_QUEUES)
+        nq = NF_MAX_QUEUES;
+    if (resume && nq != f->nq) {
+        snprintf(err, errlen, "the new backend offers %u queues, the interface has %u", nq, f->nq);
+        return -1;
+    }
+    f->nq = nq;
+    f->split = f->opts.split && fe_be_uint(&f->bus, "feature-split-event-channels", 0);
+    f->sg = f->opts.offloads && fe_be_uint(&f->bus, "feature-sg", 0);
+    f->gso4 = f->opts.offloads && fe_be_uint(&f->bus, "feature-gso-tcpv4", 0);
+    f->gso6 = f->opts.offloads && fe_be_uint(&f->bus, "feature-gso-tcpv6", 0);
+    f->csum = f->opts.offloads && fe_be_uint(&f->bus, "feature-ipv6-csum-offload", 0);
+    if (!fe_be_uint(&f->bus, "feature-rx-copy", 0)) {
         snprintf(err, errlen, "backend does not offer rx-copy");
         return -1;
     }
     for (unsigned i = 0; i < f->nq; i++) {
+        int tap = f->q[i].tap_fd;
         f->q[i].idx = i;
         if (nf_queue_setup(f, &f->q[i], err, errlen) < 0)
             return -1;
+        f->q[i].tap_fd = tap;
     }
-    if (f->opts.hash && be_uint(f, "feature-ctrl-ring", 0) && nf_ctrl_setup(f, err, errlen) < 0)
+    if (f->opts.hash && fe_be_uint(&f->bus, "feature-ctrl-ring", 0) &&
+        nf_ctrl_setup(f, err, errlen) < 0)
         return -1;
-    if (make_interface(f, err, errlen) < 0)
+    if (!resume && make_interface(f, err, errlen) < 0)
         return -1;
-    if (pv_xs_transaction(f->xs, transport_txn, f) < 0) {
-        snprintf(err, errlen, "writing the transport keys: %s", pv_xs_error(f->xs));
+    if (pv_xs_transaction(f->bus.xs, transport_txn, f) < 0) {
+        snprintf(err, errlen, "writing the transport keys: %s", pv_xs_error(f->bus.xs));
         return -1;
     }
-    if (set_state(f, XenbusStateConnected, err, errlen) < 0 ||
-        wait_be(f, XenbusStateConnected, err, errlen) < 0)
+    if (fe_set_state(&f->bus, XenbusStateConnected, err, errlen) < 0 ||
+        fe_wait_be(&f->bus, XenbusStateConnected, true, err, errlen) < 0)
         return -1;
     for (unsigned i = 0; i < f->nq; i++)
         nf_rx_fill(&f->q[i]);
@@ -209,6 +156,24 @@ static int negotiate(struct netfront *f, char *err, size_t errlen)
     if (f->ctrl_on && nf_ctrl_configure(f, err, errlen) < 0)
         return -1;
     return 0;
+}
+
+/* After a migration (netfront_resume in Linux, which drops what the rings
+ * held): the old rings are given up, TX frames in flight are lost (TCP
+ * sends them again) and new RX buffers are posted to the new backend. The
+ * interface stays, with its addresses. */
+static int resume(struct netfront *f, char *err, size_t errlen)
+{
+    if (fe_follow_home(&f->bus, err, errlen) < 0)
+        return -1;
+    nf_ctrl_free(f);
+    for (unsigned i = 0; i < f->nq; i++) {
+        int tap = f->q[i].tap_fd;
+        f->q[i].tap_fd = -1; /* kept: nf_queue_free would close it */
+        nf_queue_free(f, &f->q[i]);
+        f->q[i].tap_fd = tap;
+    }
+    return negotiate(f, true, err, errlen);
 }
 
 struct netfront *netfront_open(const struct netfront_opts *opts, char *err, size_t errlen)
@@ -222,33 +187,18 @@ struct netfront *netfront_open(const struct netfront_opts *opts, char *err, size
     if (!f->opts.timeout_ms)
         f->opts.timeout_ms = 10000;
     snprintf(f->ifname, sizeof(f->ifname), "%s", opts->ifname ? opts->ifname : "eth0");
-    snprintf(f->fe_path, sizeof(f->fe_path), "/local/domain/%u/device/vif/%u",
-             pv_platform_self_domid(), opts->handle);
-    f->xs = pv_xs_open(NULL);
-    if (!f->xs) {
-        snprintf(err, errlen, "cannot connect to xenstore: %s", strerror(errno));
+    if (fe_bus_open(&f->bus, "vif", opts->handle, f->opts.timeout_ms, err, errlen) < 0) {
         free(f);
         return NULL;
     }
-    char *be = NULL;
-    unsigned be_id = 0;
-    if (pv_xs_read_str(f->xs, XBT_NULL, f->fe_path, "backend", &be) < 0 ||
-        pv_xs_read_uint(f->xs, XBT_NULL, f->fe_path, "backend-id", 0, 0x7fef, &be_id) < 0) {
-        snprintf(err, errlen, "%s", pv_xs_error(f->xs));
-        free(be);
-        netfront_close(f);
-        return NULL;
-    }
-    snprintf(f->be_path, sizeof(f->be_path), "%s", be);
-    free(be);
-    f->backend_domid = be_id;
     f->shr = pv_gntshr_open();
     if (!f->shr) {
         snprintf(err, errlen, "cannot open the grant-sharing device: %s", strerror(errno));
         netfront_close(f);
         return NULL;
     }
-    if (set_state(f, XenbusStateInitialising, err, errlen) < 0 || negotiate(f, err, errlen) < 0) {
+    if (fe_set_state(&f->bus, XenbusStateInitialising, err, errlen) < 0 ||
+        negotiate(f, false, err, errlen) < 0) {
         netfront_close(f);
         return NULL;
     }
@@ -261,6 +211,8 @@ int netfront_run(struct netfront *f, volatile int *stop, char *err, size_t errle
     uint64_t next_check = 0;
     while (!*stop) {
         unsigned n = 0;
+        if (fe_moved(&f->bus) && resume(f, err, errlen) < 0)
+            return -1;
         for (unsigned i = 0; i < f->nq; i++) {
             struct nf_queue *q = &f->q[i];
             pfd[n++] = (struct pollfd){.fd = pv_evtchn_fd(q->evt), .events = POLLIN};
@@ -281,12 +233,12 @@ int netfront_run(struct netfront *f, volatile int *stop, char *err, size_t errle
             if (nf_poll_rings(q, err, errlen) < 0)
                 return -1;
         }
-        if (now_ms() >= next_check) {
-            next_check = now_ms() + 200;
-            unsigned st = be_state(f);
-            if (st >= XenbusStateClosing) {
+        if (fe_now_ms() >= next_check) {
+            next_check = fe_now_ms() + 200;
+            unsigned st = fe_be_state(&f->bus);
+            if (st >= XenbusStateClosing && !fe_moved(&f->bus)) {
                 char msg[256];
-                be_error(f, msg, sizeof(msg));
+                fe_be_error(&f->bus, msg, sizeof(msg));
                 snprintf(err, errlen, "backend went to state %u: %s", st, msg);
                 return -1;
             }
@@ -299,21 +251,13 @@ void netfront_close(struct netfront *f)
 {
     if (!f)
         return;
-    char err[256];
-    if (f->nq && f->q[0].tx && set_state(f, XenbusStateClosing, err, sizeof(err)) == 0) {
-        uint64_t end = now_ms() + f->opts.timeout_ms;
-        while (be_state(f) < XenbusStateClosing && now_ms() < end)
-            usleep(2000);
-        set_state(f, XenbusStateClosed, err, sizeof(err));
-        while (be_state(f) != XenbusStateClosed && now_ms() < end)
-            usleep(2000);
-    }
+    if (f->nq && f->q[0].tx)
+        fe_close_device(&f->bus);
     nf_ctrl_free(f);
     for (unsigned i = 0; i < NF_MAX_QUEUES; i++)
         nf_queue_free(f, &f->q[i]);
     if (f->shr)
         pv_gntshr_close(f->shr);
-    if (f->xs)
-        pv_xs_close(f->xs);
+    fe_bus_close(&f->bus);
     free(f);
 }

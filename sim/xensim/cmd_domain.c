@@ -25,14 +25,15 @@
 #define HALT_GRACE_MS 10000
 #define HALT_POLL_MS  50
 
-/* A dom0 xenstore connection to the simulator in dir. */
-static struct xs_handle *xs_dom0(const char *dir)
+struct xs_handle *xsim_xs_dom0(const char *dir)
 {
     char path[PATH_MAX];
     struct xs_handle *xs;
 
     snprintf(path, sizeof(path), "%s/xenstored.sock", dir);
     setenv("XENSTORED_PATH", path, 1); /* the CLI is the toolstack: always dom0 */
+    /* ...of this xensim: its hotplug scripts find pvback's run dir there. */
+    setenv("XENSIM_DIR", dir, 1);
     xs = xs_open(0);
     if (!xs)
         fprintf(stderr, "xensim: cannot connect to xenstored at %s: %s\n", path, strerror(errno));
@@ -104,7 +105,7 @@ int xsim_cmd_create(const char *dir, int argc, char **argv)
         fprintf(stderr, "xensim: %s: the config must give a name (name=\"...\")\n", argv[0]);
         goto out;
     }
-    xs = xs_dom0(dir);
+    xs = xsim_xs_dom0(dir);
     if (!xs)
         goto out;
     if (ts_domid_by_name(xs, cfg->name) >= 0) {
@@ -114,6 +115,7 @@ int xsim_cmd_create(const char *dir, int argc, char **argv)
     if (ctl_domain_op(dir, CTL_CREATE, cfg->domid, cfg->memory_mb, &rep) < 0)
         goto out;
     if (ts_domain_create(xs, rep.domid, cfg, err, sizeof(err)) < 0 ||
+        xsim_cfg_record(xs, rep.domid, argv[0], argc - 1, argv + 1, err, sizeof(err)) < 0 ||
         ts_devices_add(xs, rep.domid, cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "xensim: creating '%s': %s\n", cfg->name, err);
         destroy_domid(dir, xs, rep.domid);
@@ -128,8 +130,7 @@ out:
     return rc;
 }
 
-/* NAME or DOMID -> domid, or -1 after a message. */
-static int resolve(struct xs_handle *xs, const char *name)
+int xsim_resolve(struct xs_handle *xs, const char *name)
 {
     char *end;
     long v;
@@ -149,12 +150,12 @@ static int resolve(struct xs_handle *xs, const char *name)
 
 int xsim_cmd_destroy(const char *dir, const char *name)
 {
-    struct xs_handle *xs = xs_dom0(dir);
+    struct xs_handle *xs = xsim_xs_dom0(dir);
     int domid, rc = 1;
 
     if (!xs)
         return 1;
-    domid = resolve(xs, name);
+    domid = xsim_resolve(xs, name);
     if (domid == 0)
         fprintf(stderr, "xensim: Domain-0 cannot be destroyed\n");
     else if (domid > 0 && destroy_domid(dir, xs, (unsigned)domid) == 0)
@@ -241,13 +242,13 @@ static int detach(const char *dir)
 
 int xsim_cmd_shutdown(const char *dir, const char *name, bool wait)
 {
-    struct xs_handle *xs = xs_dom0(dir);
+    struct xs_handle *xs = xsim_xs_dom0(dir);
     char err[512];
     int domid, rc = 1, child;
 
     if (!xs)
         return 1;
-    domid = resolve(xs, name);
+    domid = xsim_resolve(xs, name);
     if (domid == 0) {
         fprintf(stderr, "xensim: Domain-0 cannot be shut down from here\n");
         goto out;
@@ -273,7 +274,7 @@ int xsim_cmd_shutdown(const char *dir, const char *name, bool wait)
     if (!child)
         return 0;
     /* The child: a fresh connection, none shared with the parent. */
-    xs = xs_dom0(dir);
+    xs = xsim_xs_dom0(dir);
     rc = xs && halt_and_destroy(dir, xs, (unsigned)domid) == 0 ? 0 : 1;
 out:
     if (xs)
@@ -290,7 +291,7 @@ int xsim_cmd_list(const char *dir)
 
     if (xsim_ctl_call(dir, &req, &rep, doms, sizeof(doms), NULL) < 0)
         return 1;
-    xs = xs_dom0(dir);
+    xs = xsim_xs_dom0(dir);
     if (!xs)
         return 1;
     /* xl list's columns. */

@@ -44,8 +44,8 @@ static int ctl_connect(const char *dir)
     return fd;
 }
 
-static int exchange(int fd, const struct ctl_req *req, struct ctl_rep *rep, void *items,
-                    size_t items_len, int *fdout)
+static int exchange(int fd, const struct ctl_req *req, const int *fdin, unsigned nfdin,
+                    struct ctl_rep *rep, void *items, size_t items_len, int *fdout)
 {
     struct ctl_dom buf[CTL_MAX_DOMS + 8];
     char *msg = (char *)buf;
@@ -53,7 +53,7 @@ static int exchange(int fd, const struct ctl_req *req, struct ctl_rep *rep, void
     int rfd = -1;
     ssize_t n;
 
-    if (hv_send_msg(fd, req, sizeof(*req), NULL, 0, NULL, 0, 0) < 0)
+    if (hv_send_msg(fd, req, sizeof(*req), NULL, 0, fdin, nfdin, 0) < 0)
         return -1;
     n = hv_recv_msg(fd, msg, sizeof(buf), &rfd, 1, &nfds, 0);
     if (n < (ssize_t)sizeof(*rep)) {
@@ -83,7 +83,7 @@ bool xsim_ctl_alive(const char *dir)
 
     if (fd < 0)
         return false;
-    ok = exchange(fd, &req, &rep, NULL, 0, NULL) == 0 && rep.err == 0;
+    ok = exchange(fd, &req, NULL, 0, &rep, NULL, 0, NULL) == 0 && rep.err == 0;
     close(fd);
     return ok;
 }
@@ -91,13 +91,19 @@ bool xsim_ctl_alive(const char *dir)
 int xsim_ctl_call(const char *dir, const struct ctl_req *req, struct ctl_rep *rep, void *items,
                   size_t items_len, int *fdout)
 {
+    return xsim_ctl_call_fds(dir, req, NULL, 0, rep, items, items_len, fdout);
+}
+
+int xsim_ctl_call_fds(const char *dir, const struct ctl_req *req, const int *fdin, unsigned nfdin,
+                      struct ctl_rep *rep, void *items, size_t items_len, int *fdout)
+{
     int fd = ctl_connect(dir);
 
     if (fd < 0) {
         fprintf(stderr, "xensim: no xensim running in %s (%s)\n", dir, strerror(errno));
         return -1;
     }
-    if (exchange(fd, req, rep, items, items_len, fdout) < 0) {
+    if (exchange(fd, req, fdin, nfdin, rep, items, items_len, fdout) < 0) {
         fprintf(stderr, "xensim: lost the daemon in %s (%s)\n", dir, strerror(errno));
         close(fd);
         return -1;

@@ -13,6 +13,8 @@
 #define CTL_PID_NAME  "xensim.pid"
 #define CTL_LOG_NAME  "xensim.log"
 #define CTL_MAX_DOMS  1024u
+/* Processes CTL_RELEASE reports at most. */
+#define CTL_MAX_PROCS 1024u
 
 enum ctl_op {
     CTL_PING = 1,
@@ -32,6 +34,20 @@ enum ctl_op {
     CTL_STOP,
     /* Sends sig to the domain's processes (a guest's init at poweroff). */
     CTL_SIGNAL,
+    /* Migration, source side: hands out the domain's memory (reply: one fd,
+     * mem_mb in count); see hv_domain_save. */
+    CTL_SAVE,
+    /* Migration, source side: the guest's grants (reply: one fd, a memfd of
+     * count struct hv_share_item); see hv_domain_save_grants. */
+    CTL_SAVE_GRANTS,
+    /* Migration, destination side: creates domain domid (-1: the next free
+     * one) on the memory sent along (fds: the memory, the grants' memfd) of
+     * mem_mb MiB, with count grants to keep. Reply: domid. */
+    CTL_RESTORE,
+    /* Migration, source side: forgets the domain's processes without
+     * signalling them (the destination adopts them). Reply: count int32
+     * pids. */
+    CTL_RELEASE,
 };
 
 struct ctl_req {
@@ -39,7 +55,8 @@ struct ctl_req {
     int32_t domid;
     uint64_t mem_mb;
     int32_t pid;
-    uint32_t sig; /* CTL_SIGNAL */
+    uint32_t sig;   /* CTL_SIGNAL */
+    uint32_t count; /* CTL_RESTORE: grants */
 };
 
 struct ctl_rep {

@@ -80,6 +80,91 @@ static void do_create(struct xsim *x, const struct ctl_req *req, struct ctl_rep 
     rep->domid = (uint32_t)domid;
 }
 
+/* Migration's hypervisor steps (cmd_migrate.c runs the rest). */
+static int do_save(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep)
+{
+    uint64_t mem_mb = 0;
+    unsigned ids[CTL_MAX_DOMS];
+    uint64_t mems[CTL_MAX_DOMS];
+    size_t k = hv_domain_list(x->hv, ids, mems, CTL_MAX_DOMS);
+    int fd;
+
+    for (size_t i = 0; i < k && i < CTL_MAX_DOMS; i++)
+        if (req->domid > 0 && ids[i] == (unsigned)req->domid)
+            mem_mb = mems[i];
+    fd = mem_mb ? hv_domain_save(x->hv, (unsigned)req->domid) : -1;
+    if (fd < 0) {
+        fail(rep, mem_mb ? errno : ESRCH, "cannot save domain %d: %s", req->domid,
+             mem_mb ? strerror(errno) : "no such domain");
+        return -1;
+    }
+    rep->domid = (uint32_t)req->domid;
+    rep->count = (uint32_t)mem_mb;
+    return fd;
+}
+
+static int do_save_grants(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep)
+{
+    int fd = req->domid > 0 ? hv_domain_save_grants(x->hv, (unsigned)req->domid, &rep->count) : -1;
+
+    if (fd < 0)
+        fail(rep, req->domid > 0 ? errno : ESRCH, "cannot save the grants of domain %d: %s",
+             req->domid, req->domid > 0 ? strerror(errno) : "no such domain");
+    return fd;
+}
+
+/* Takes fds[0] (the memory) and uses fds[1] (the grants). */
+static void do_restore(struct xsim *x, const struct ctl_req *req, const int *fds, unsigned nfds,
+                       struct ctl_rep *rep)
+{
+    int domid = req->domid < 0 ? pick_domid(x) : req->domid, memfd = fds[0];
+
+    if (nfds != 2) {
+        if (nfds)
+            close(memfd);
+        fail(rep, EINVAL, "restore: the memory and the grants must come along");
+        return;
+    }
+    if (domid < 0) {
+        close(memfd);
+        fail(rep, ENOSPC, "no free domain id");
+        return;
+    }
+    if (hv_domain_restore(x->hv, (unsigned)domid, req->mem_mb, memfd, fds[1], req->count) < 0) {
+        fail(rep, errno, "cannot restore domain %d (%llu MiB): %s", domid,
+             (unsigned long long)req->mem_mb, strerror(errno));
+        return;
+    }
+    if (xsd_introduce(x->xsd, (unsigned)domid) < 0) {
+        int e = errno;
+        hv_domain_destroy(x->hv, (unsigned)domid);
+        fail(rep, e, "xenstored cannot introduce domain %d: %s", domid, strerror(e));
+        return;
+    }
+    x->domid_rover = (unsigned)domid;
+    rep->domid = (uint32_t)domid;
+}
+
+static size_t do_release(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep,
+                         int32_t *pids)
+{
+    unsigned n;
+
+    if (req->domid <= 0 || !hv_domain_exists(x->hv, (unsigned)req->domid)) {
+        fail(rep, ESRCH, "no domain %d", req->domid);
+        return 0;
+    }
+    n = xsim_proc_pids(x, (unsigned)req->domid, pids, CTL_MAX_PROCS);
+    if (n > CTL_MAX_PROCS) {
+        fail(rep, E2BIG, "domain %d has %u processes (at most %u move)", req->domid, n,
+             CTL_MAX_PROCS);
+        return 0;
+    }
+    xsim_proc_forget(x, req->domid);
+    rep->count = n;
+    return n * sizeof(*pids);
+}
+
 static void do_destroy(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep)
 {
     if (req->domid <= 0 || !hv_domain_exists(x->hv, (unsigned)req->domid)) {
@@ -189,14 +274,17 @@ static void conn_readable(int fd, uint32_t events, void *arg)
     static unsigned ids[CTL_MAX_DOMS];
     static uint64_t mems[CTL_MAX_DOMS];
     size_t ilen = 0;
-    int sendfd = -1;
+    int sendfd = -1, recvfds[2] = {-1, -1};
+    unsigned nfds = 0;
     ssize_t n;
 
     (void)events;
-    n = hv_recv_msg(fd, &req, sizeof(req), NULL, 0, NULL, MSG_DONTWAIT);
+    n = hv_recv_msg(fd, &req, sizeof(req), recvfds, 2, &nfds, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
-    if (n != (ssize_t)sizeof(req)) {
+    if (n != (ssize_t)sizeof(req) || (nfds && req.op != CTL_RESTORE)) {
+        for (unsigned i = 0; i < nfds; i++)
+            close(recvfds[i]);
         conn_free(c);
         return;
     }
@@ -236,6 +324,24 @@ static void conn_readable(int fd, uint32_t events, void *arg)
     case CTL_DUMP:
         sendfd = do_dump(x, &rep);
         break;
+    case CTL_SAVE:
+        sendfd = do_save(x, &req, &rep);
+        break;
+    case CTL_SAVE_GRANTS:
+        sendfd = do_save_grants(x, &req, &rep);
+        break;
+    case CTL_RESTORE:
+        do_restore(x, &req, recvfds, nfds, &rep);
+        if (nfds == 2)
+            close(recvfds[1]);
+        break;
+    case CTL_RELEASE: {
+        static int32_t pids[CTL_MAX_PROCS];
+        ilen = do_release(x, &req, &rep, pids);
+        reply(fd, &rep, pids, ilen, -1);
+        conn_free(c);
+        return;
+    }
     case CTL_ADOPT:
         if (req.domid < 0 || !hv_domain_exists(x->hv, (unsigned)req.domid))
             fail(&rep, ESRCH, "no domain %d", req.domid);

@@ -17,6 +17,8 @@ static void usage(FILE *out)
                  "  destroy NAME|DOMID           destroy a domain\n"
                  "  shutdown [-w|--wait] NAME|DOMID  ask the guest to power off; -w: until it\n"
                  "                               is gone (else it is destroyed in the background)\n"
+                 "  migrate NAME|DOMID DIR2 [--netns NS]  move a running guest to the xensim\n"
+                 "                               in DIR2 (whose dom0 network is namespace NS)\n"
                  "  list                         list the domains, like xl list\n"
                  "  dump                         print the xenstore tree and hypervisor state\n"
                  "  exec NAME|DOMID -- CMD ...   run CMD as that domain\n"
@@ -79,12 +81,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "shutdown") && nargs == 2 &&
         (!strcmp(args[0], "-w") || !strcmp(args[0], "--wait")))
         return xsim_cmd_shutdown(dir, args[1], true);
-    if (!strcmp(cmd, "migrate")) {
-        /* A fixed interface (xl's migrate), not written yet: say so plainly. */
-        fprintf(stderr, "xensim: migrate is not implemented yet (its design: docs/xensim.md, "
-                        "\"Migration\")\n");
-        return 2;
-    }
+    if (!strcmp(cmd, "migrate"))
+        return xsim_cmd_migrate(dir, nargs, args);
     if (!strcmp(cmd, "list") && nargs == 0)
         return xsim_cmd_list(dir);
     if (!strcmp(cmd, "dump") && nargs == 0)

@@ -107,3 +107,24 @@ void xsim_netns_remove_all_owned(const char *dir)
     closedir(d);
     rmdir(path);
 }
+
+void xsim_netns_move_owned(const char *dir, const char *dir2, const char *guest)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    int fd;
+
+    mark_path(dir, guest, from, sizeof(from));
+    if (access(from, F_OK) < 0)
+        return;
+    snprintf(to, sizeof(to), "%s/" MARK_DIR, dir2);
+    if (mkdir(to, 0700) < 0 && errno != EEXIST)
+        return;
+    mark_path(dir2, guest, to, sizeof(to));
+    fd = open(to, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    close(fd);
+    unlink(from);
+    snprintf(from, sizeof(from), "%s/" MARK_DIR, dir);
+    rmdir(from); /* only when no other guest's marker is left */
+}

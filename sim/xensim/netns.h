@@ -19,6 +19,10 @@ int xsim_netns_create(const char *dir, const char *guest);
 /* Removes xs-<guest> if xensim created it (its marker is in DIR). */
 void xsim_netns_remove_owned(const char *dir, const char *guest);
 
+/* A migrated guest's namespace now belongs to the xensim in dir2: its
+ * marker moves there (nothing happens when dir has none). */
+void xsim_netns_move_owned(const char *dir, const char *dir2, const char *guest);
+
 /* Every namespace whose marker is in DIR (xensim stop). */
 void xsim_netns_remove_all_owned(const char *dir);
 

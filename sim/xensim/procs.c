@@ -138,3 +138,16 @@ unsigned xsim_proc_count_dom(const struct xsim *x, unsigned domid)
         n += p->domid == domid;
     return n;
 }
+
+unsigned xsim_proc_pids(const struct xsim *x, unsigned domid, int32_t *pids, unsigned max)
+{
+    unsigned n = 0;
+
+    for (const struct xsim_proc *p = x->procs; p; p = p->next)
+        if (p->domid == domid) {
+            if (n < max)
+                pids[n] = (int32_t)p->ref.pid;
+            n++;
+        }
+    return n;
+}

@@ -25,6 +25,7 @@ struct pv_timer;
 struct hv;
 struct xsd;
 struct ctl_conn;
+struct xs_handle;
 
 /* --- daemon side --- */
 
@@ -65,8 +66,10 @@ void xsim_ctl_close(struct xsim *x);
 int xsim_proc_adopt(struct xsim *x, pid_t pid, unsigned domid);
 /* Sends sig to the processes of domid (-1: all). Returns how many. */
 unsigned xsim_proc_signal(struct xsim *x, int domid, int sig);
-/* Forgets the processes of domid (-1: all), after killing them. */
+/* Forgets the processes of domid (-1: all); callers signal them first. */
 void xsim_proc_forget(struct xsim *x, int domid);
+/* Fills at most max pids of domid's processes; returns how many it has. */
+unsigned xsim_proc_pids(const struct xsim *x, unsigned domid, int32_t *pids, unsigned max);
 unsigned xsim_proc_count(const struct xsim *x);
 unsigned xsim_proc_count_dom(const struct xsim *x, unsigned domid);
 /* Called when the last adopted process is gone (set by the stop logic). */
@@ -82,12 +85,28 @@ int xsim_ctl_call(const char *dir, const struct ctl_req *req, struct ctl_rep *re
                   size_t items_len, int *fd);
 /* True when a daemon answers on DIR/ctl.sock. */
 bool xsim_ctl_alive(const char *dir);
+/* The same, sending the nfdin descriptors of fdin along with the request. */
+int xsim_ctl_call_fds(const char *dir, const struct ctl_req *req, const int *fdin, unsigned nfdin,
+                      struct ctl_rep *rep, void *items, size_t items_len, int *fd);
 
 int xsim_cmd_create(const char *dir, int argc, char **argv);
+/* A dom0 xenstore connection to the simulator in dir (sets XENSTORED_PATH);
+ * NULL after a message. */
+struct xs_handle *xsim_xs_dom0(const char *dir);
+/* NAME or DOMID -> domid, or -1 after a message. */
+int xsim_resolve(struct xs_handle *xs, const char *name);
+/* Keeps the domain's config as given to create, for a migration, as xl
+ * keeps it: in /libxl/<domid>/xensim-config (the file's text) and
+ * xensim-args (the overrides, one a line), which go with the domain
+ * (cmd_migrate.c). */
+int xsim_cfg_record(struct xs_handle *xs, unsigned domid, const char *path, int nargs, char **args,
+                    char *err, size_t errlen);
 int xsim_cmd_destroy(const char *dir, const char *name);
 /* xl shutdown: poweroff request, then (in a detached child unless wait) the
  * guest's halt and the domain's destruction. */
 int xsim_cmd_shutdown(const char *dir, const char *name, bool wait);
+/* xl migrate: NAME DIR2 [--netns NS] (cmd_migrate.c). */
+int xsim_cmd_migrate(const char *dir, int nargs, char **args);
 int xsim_cmd_list(const char *dir);
 int xsim_cmd_stop(const char *dir);
 int xsim_cmd_dump(const char *dir);

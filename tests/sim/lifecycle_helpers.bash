@@ -9,6 +9,7 @@ source "$PVBACK_SRC/tests/sim/lib.sh"
 
 LC_ID=$$
 HOSTNS=pvlc$LC_ID
+LC_WATCH_ARGS=()
 WATCH_PID=
 
 lc_cleanup() {
@@ -54,12 +55,13 @@ lc_start() {
 }
 
 # lc_start_watch: pvback-watch in dom0's namespace; waits until it runs.
+# LC_WATCH_ARGS (an array) adds or overrides its settings.
 lc_start_watch() {
     local lines cmd
     lines=$(wc -l <"$SIM_DIR/watch.log")
     cmd=("$PVBACK_BIN/pvback-watch" --blk-command "$PVBACK_BIN/pvback-blk"
         --net-command "$PVBACK_BIN/pvback-net" --sys-module-dir "$SIM_DIR/no-modules"
-        --restart-delay 100 --stop-timeout 3000)
+        --restart-delay 100 --stop-timeout 3000 "${LC_WATCH_ARGS[@]}")
     if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
         cmd=(valgrind -q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite,indirect
             --errors-for-leak-kinds=definite,indirect --log-file="$SIM_DIR/vg-watch.%p" "${cmd[@]}")

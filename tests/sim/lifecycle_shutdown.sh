@@ -8,7 +8,8 @@
 #    delays the halt by the grace time, then the domain is destroyed anyway,
 #    with a warning;
 #  - errors: an unknown name, Domain-0, and a request the guest does not
-#    handle (suspend is left unacknowledged by xensim-guest).
+#    handle (crash is left unacknowledged by xensim-guest; suspend is
+#    xensim migrate's, tests/sim/lifecycle_migrate.sh).
 # With PVBACK_VALGRIND=1 the guest's kernel runs under valgrind too.
 source "$PVBACK_SRC/tests/sim/lifecycle_helpers.bash"
 
@@ -78,11 +79,11 @@ out=$("$XENSIM" shutdown Domain-0 2>&1) && fail "shutdown of Domain-0 succeeded"
 expect_eq "Domain-0" "$out" "xensim: Domain-0 cannot be shut down from here"
 d=$(lc_create s1) || fail "create s1 a third time"
 boot s1
-xenstore-write "/local/domain/$d/control/shutdown" suspend
-lc_wait 10 "the kernel refusing suspend" \
-    grep -q "control request 'suspend' is not supported; not acknowledged" "$SIM_DIR/s1$LC_ID.kernel.log"
-expect_eq "suspend left in place" "$(xenstore-read "/local/domain/$d/control/shutdown")" suspend
-"$XENSIM" shutdown -w "s1$LC_ID" || fail "shutdown -w after a refused suspend"
+xenstore-write "/local/domain/$d/control/shutdown" crash
+lc_wait 10 "the kernel refusing crash" \
+    grep -q "control request 'crash' is not supported; not acknowledged" "$SIM_DIR/s1$LC_ID.kernel.log"
+expect_eq "crash left in place" "$(xenstore-read "/local/domain/$d/control/shutdown")" crash
+"$XENSIM" shutdown -w "s1$LC_ID" || fail "shutdown -w after a refused request"
 lc_assert_clean "at the end" "$xs_base"
 lc_stop_watch || fail "pvback-watch exit"
 echo PASS

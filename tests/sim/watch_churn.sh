@@ -63,7 +63,7 @@ fds() {
     ls "/proc/$WATCH_PID/fd" | wc -l
 }
 no_backends_left() { # DOMID
-    ! ls "$XENSIM_DIR/pvback" | grep -qE '\.(pid|sock|failed)$' &&
+    ! ls "$XENSIM_DIR/pvback" | grep -qE -- '-[0-9]+\.(pid|sock|failed)$' &&
         ! ip link show "vif$1.0" >/dev/null 2>&1 &&
         [ -z "$(pgrep -f -- "--frontend-domid" -P "$WATCH_PID" 2>/dev/null)" ]
 }

@@ -16,9 +16,14 @@
  * made and exits 0. The rest of the guest's shutdown (its other programs, and
  * the domain's destruction once nothing runs) is `xensim shutdown`'s, in the
  * role of the guest's init and of xl. SIGTERM/SIGINT act as poweroff without
- * a request. suspend is not supported (no migration yet): it is logged and
- * left unacknowledged, so the toolstack reports that the guest did not
- * acknowledge. The drivers die with the kernel (PR_SET_PDEATHSIG): a
+ * a request.
+ *
+ * suspend (xensim migrate): it acknowledges and stops its NIC drivers
+ * (SIGSTOP: they keep their state, as a suspended Linux's devices do); the
+ * toolstack then pauses the domain, moves it and lets it run again. The
+ * kernel notices the move in the start-info page (pv_platform_home_epoch),
+ * follows it (new xenstore, new domid), and lets its drivers run again:
+ * each one reconnects to its new backend. The drivers die with the kernel (PR_SET_PDEATHSIG): a
  * destroyed guest leaves no driver behind. And the kernel dies with its
  * hypervisor: it follows xensim's daemon (a pidfd on DIR/xensim.pid) and
  * halts when the daemon is gone, whoever stopped it and however. */
@@ -39,9 +44,12 @@
 #include <xenstore.h>
 
 #include "netns.h"
+#include "platform.h"
 
 #define MAX_VIFS     16
 #define STOP_WAIT_MS 5000
+/* How often the kernel looks at its start-info page (whether it moved). */
+#define HOME_POLL_MS 100
 
 struct driver {
     pid_t pid;
@@ -133,15 +141,21 @@ static unsigned running(void)
     return n;
 }
 
+static void signal_drivers(int sig)
+{
+    for (unsigned i = 0; i < nr_drivers; i++)
+        if (drivers[i].pid > 0)
+            kill(drivers[i].pid, sig);
+}
+
 /* SIGTERM to every driver (each closes its device), SIGKILL after
  * STOP_WAIT_MS. */
 static void stop_drivers(void)
 {
     struct timespec ts = {0, 20 * 1000000L};
 
-    for (unsigned i = 0; i < nr_drivers; i++)
-        if (drivers[i].pid > 0)
-            kill(drivers[i].pid, SIGTERM);
+    signal_drivers(SIGCONT); /* a suspended driver must see its SIGTERM */
+    signal_drivers(SIGTERM);
     for (int waited = 0; running() && waited < STOP_WAIT_MS; waited += 20) {
         nanosleep(&ts, NULL);
         reap(true);
@@ -205,7 +219,7 @@ static int follow_daemon(const char *dir)
 
 static void announce_features(struct xs_handle *xs, const char *home)
 {
-    static const char *const features[] = {"poweroff", "reboot"};
+    static const char *const features[] = {"poweroff", "reboot", "suspend"};
     char path[128];
 
     for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
@@ -216,24 +230,26 @@ static void announce_features(struct xs_handle *xs, const char *home)
 }
 
 /* Reads control/shutdown; true (and acknowledged) for a request that halts
- * the guest. */
+ * the guest. A suspend is acknowledged once the drivers are stopped. */
 static bool shutdown_requested(struct xs_handle *xs, const char *node)
 {
     unsigned len;
     char *v = xs_read(xs, XBT_NULL, node, &len);
-    bool halt = false;
+    bool halt = false, suspend = v && !strcmp(v, "suspend");
 
     if (!v || !*v) {
         free(v);
         return false;
     }
-    if (!strcmp(v, "poweroff") || !strcmp(v, "halt") || !strcmp(v, "reboot")) {
+    if (suspend)
+        signal_drivers(SIGSTOP);
+    if (suspend || !strcmp(v, "poweroff") || !strcmp(v, "halt") || !strcmp(v, "reboot")) {
         /* Linux empties the node first: that is the acknowledgement. */
         if (!xs_write(xs, XBT_NULL, node, "", 0))
             fprintf(stderr, "%s: cannot acknowledge %s: %s\n", prog, v, strerror(errno));
-        printf("%s: %s requested: stopping the drivers\n", prog, v);
+        printf("%s: %s requested: %s the drivers\n", prog, v, suspend ? "suspending" : "stopping");
         fflush(stdout);
-        halt = true;
+        halt = !suspend;
     } else {
         fprintf(stderr, "%s: control request '%s' is not supported; not acknowledged\n", prog, v);
     }
@@ -241,15 +257,73 @@ static bool shutdown_requested(struct xs_handle *xs, const char *node)
     return halt;
 }
 
+/* Where the kernel lives: its xenstore connection and its nodes there. */
+struct home {
+    struct xs_handle *xs;
+    unsigned domid;
+    char path[64], node[96];
+    int daemon_fd;
+    uint32_t epoch;
+};
+
+/* Connects to the xenstore of the xensim we now run on (XENSTORED_PATH),
+ * watches control/shutdown and follows that xensim's daemon. */
+static int attach(struct home *h)
+{
+    h->domid = pv_platform_self_domid();
+    h->epoch = pv_platform_home_epoch();
+    snprintf(h->path, sizeof(h->path), "/local/domain/%u", h->domid);
+    snprintf(h->node, sizeof(h->node), "%s/control/shutdown", h->path);
+    h->xs = xs_open(0);
+    if (!h->xs) {
+        fprintf(stderr, "%s: cannot connect to xenstore: %s\n", prog, strerror(errno));
+        return -1;
+    }
+    if (!xs_watch(h->xs, h->node, "shutdown")) {
+        fprintf(stderr, "%s: cannot watch %s: %s\n", prog, h->node, strerror(errno));
+        return -1;
+    }
+    announce_features(h->xs, h->path);
+    h->daemon_fd = follow_daemon(pv_platform_sim_dir());
+    return 0;
+}
+
+static void detach(struct home *h)
+{
+    if (h->xs)
+        xs_close(h->xs);
+    if (h->daemon_fd >= 0)
+        close(h->daemon_fd);
+    h->xs = NULL;
+    h->daemon_fd = -1;
+}
+
+/* After a migration: follow the domain, then let the drivers run again
+ * (each one follows it too and reconnects). */
+static int follow(struct home *h, const char *name)
+{
+    if (pv_platform_rehome() < 0) {
+        fprintf(stderr, "%s: cannot follow the domain to its new host: %s\n", prog,
+                strerror(errno));
+        return -1;
+    }
+    detach(h);
+    if (attach(h) < 0)
+        return -1;
+    signal_drivers(SIGCONT);
+    printf("%s: %s resumed as domain %u in %s\n", prog, name, h->domid, pv_platform_sim_dir());
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = getenv("XENSIM_DIR"), *domid_s = getenv("XENSIM_DOMID");
-    char netfront[PATH_MAX], home[64], node[96], ns[80], *name = NULL;
-    struct xs_handle *xs;
-    unsigned len, domid;
+    char netfront[PATH_MAX], ns[80], err[256], *name = NULL;
+    struct home h = {.daemon_fd = -1};
+    unsigned len;
     bool made_ns = false;
     sigset_t mask;
-    int sfd, daemon_fd, rc = 1;
+    int sfd, rc = 1;
 
     default_netfront(netfront, sizeof(netfront));
     for (int i = 1; i < argc; i++) {
@@ -260,16 +334,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!dir || !domid_s || !*domid_s) {
+    if (!getenv("XENSIM_DIR") || !getenv("XENSIM_DOMID") || !*getenv("XENSIM_DOMID")) {
         fprintf(stderr,
                 "%s: XENSIM_DIR and XENSIM_DOMID are not set: run me with "
                 "`xensim exec NAME -- xensim-guest`\n",
                 prog);
         return 2;
     }
-    domid = (unsigned)strtoul(domid_s, NULL, 10);
-    snprintf(home, sizeof(home), "/local/domain/%u", domid);
-    snprintf(node, sizeof(node), "%s/control/shutdown", home);
+    if (pv_platform_init(NULL, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 2;
+    }
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -277,21 +352,20 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGCHLD);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    xs = xs_open(0);
-    if (sfd < 0 || !xs) {
-        fprintf(stderr, "%s: cannot connect to xenstore: %s\n", prog, strerror(errno));
-        return 1;
+    if (sfd < 0 || attach(&h) < 0) {
+        fprintf(stderr, "%s: cannot start: %s\n", prog, strerror(errno));
+        goto out;
     }
     {
         char p[96];
-        snprintf(p, sizeof(p), "%s/name", home);
-        name = xs_read(xs, XBT_NULL, p, &len);
+        snprintf(p, sizeof(p), "%s/name", h.path);
+        name = xs_read(h.xs, XBT_NULL, p, &len);
     }
     if (!name || xsim_netns_name(name, ns, sizeof(ns)) < 0) {
         fprintf(stderr, "%s: cannot read this guest's name\n", prog);
         goto out;
     }
-    switch (xsim_netns_create(dir, name)) {
+    switch (xsim_netns_create(pv_platform_sim_dir(), name)) {
     case 1:
         made_ns = true;
         break;
@@ -300,25 +374,24 @@ int main(int argc, char **argv)
     default:
         goto out;
     }
-    if (!xs_watch(xs, node, "shutdown")) {
-        fprintf(stderr, "%s: cannot watch %s: %s\n", prog, node, strerror(errno));
-        goto out;
-    }
-    announce_features(xs, home);
-    if (start_drivers(xs, home, netfront, ns) < 0) {
+    if (start_drivers(h.xs, h.path, netfront, ns) < 0) {
         stop_drivers();
         goto out;
     }
-    daemon_fd = follow_daemon(dir);
-    printf("%s: %s (domain %u) up: %u NIC(s) in namespace %s\n", prog, name, domid, nr_drivers, ns);
+    printf("%s: %s (domain %u) up: %u NIC(s) in namespace %s\n", prog, name, h.domid, nr_drivers,
+           ns);
     fflush(stdout);
 
     for (;;) {
-        struct pollfd pfd[3] = {{.fd = xs_fileno(xs), .events = POLLIN},
-                                {.fd = sfd, .events = POLLIN},
-                                {.fd = daemon_fd, .events = POLLIN}};
-        if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+        if (pv_platform_home_epoch() != h.epoch && follow(&h, name) < 0)
             break;
+        struct pollfd pfd[3] = {{.fd = xs_fileno(h.xs), .events = POLLIN},
+                                {.fd = sfd, .events = POLLIN},
+                                {.fd = h.daemon_fd, .events = POLLIN}};
+        if (poll(pfd, 3, HOME_POLL_MS) < 0 && errno != EINTR)
+            break;
+        if (pv_platform_home_epoch() != h.epoch)
+            continue; /* moved: the old home's fds mean nothing now */
         if (pfd[2].revents) {
             fprintf(stderr, "%s: xensim is gone: halting\n", prog);
             break;
@@ -331,21 +404,20 @@ int main(int argc, char **argv)
         }
         if (pfd[0].revents & POLLIN) {
             unsigned n;
-            char **ev = xs_read_watch(xs, &n);
+            char **ev = xs_read_watch(h.xs, &n);
             free(ev);
-            if (shutdown_requested(xs, node))
+            if (shutdown_requested(h.xs, h.node))
                 break;
         }
     }
     stop_drivers();
-    if (daemon_fd >= 0)
-        close(daemon_fd);
     rc = 0;
 out:
     if (made_ns)
-        xsim_netns_remove_owned(dir, name);
+        xsim_netns_remove_owned(pv_platform_sim_dir(), name);
     free(name);
-    xs_close(xs);
-    close(sfd);
+    detach(&h);
+    if (sfd >= 0)
+        close(sfd);
     return rc;
 }

@@ -135,6 +135,37 @@ static void test_claims(void **state)
     assert_int_equal(watch_claims(&c, true, false), vbd);
 }
 
+/* The backends' sandbox: seccomp on by default only for root, a user spec
+ * checked as the backends will parse it, "none" meaning no switch. */
+static void test_sandbox_settings(void **state)
+{
+    struct watch_config c;
+    char err[256];
+    (void)state;
+    watch_config_defaults(&c);
+    assert_true(watch_seccomp_on(&c, 0));
+    assert_false(watch_seccomp_on(&c, 1000));
+    assert_false(watch_user_on(&c));
+    assert_int_equal(watch_config_line(&c, "seccomp = no", err, sizeof(err)), 0);
+    assert_false(watch_seccomp_on(&c, 0));
+    assert_int_equal(watch_config_set(&c, "seccomp", "yes", err, sizeof(err)), 0);
+    assert_true(watch_seccomp_on(&c, 1000));
+    assert_int_equal(watch_config_set(&c, "seccomp", "on", err, sizeof(err)), -1);
+    assert_string_equal(err, "seccomp 'on': expected auto, yes or no");
+
+    assert_int_equal(watch_config_line(&c, "user = +100000:990", err, sizeof(err)), 0);
+    assert_true(watch_user_on(&c));
+    assert_string_equal(c.user, "+100000:990");
+    assert_int_equal(watch_config_set(&c, "user", "none", err, sizeof(err)), 0);
+    assert_false(watch_user_on(&c));
+    assert_int_equal(watch_config_set(&c, "user", "+x", err, sizeof(err)), -1);
+    assert_string_equal(err,
+                        "user '+x': expected a user name, UID[:GID] or +BASE[:GID] (ids from 1)");
+    assert_int_equal(watch_config_set(&c, "user", "root", err, sizeof(err)), -1);
+    assert_string_equal(err, "user 'root': no such unprivileged user");
+    assert_string_equal(c.user, "none"); /* a refused value changes nothing */
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -154,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_sandbox_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
