@@ -139,10 +139,13 @@ blk=$(pidof_backend vbd "$d") || fail "no pid file for g1's vbd backend"
 net=$(pidof_backend vif "$d") || fail "no pid file for g1's vif backend"
 alive "$blk" || fail "vbd backend $blk not running"
 alive "$net" || fail "vif backend $net not running"
+# seccomp = auto: the backends get --seccomp when pvback-watch runs as root
+sc=
+[ "$(id -u)" = 0 ] && sc="--seccomp "
 expect_eq "vbd backend command" "$(tr '\0' ' ' <"/proc/$blk/cmdline")" \
-    "$PVBACK_BIN/pvback-blk --frontend-domid $d --type vbd "
+    "$PVBACK_BIN/pvback-blk --frontend-domid $d --type vbd $sc"
 expect_eq "vif backend command" "$(tr '\0' ' ' <"/proc/$net/cmdline")" \
-    "$PVBACK_BIN/pvback-fakeback --frontend-domid $d "
+    "$PVBACK_BIN/pvback-fakeback --frontend-domid $d $sc"
 expect_eq "vbd state" "$(xenstore-read $B/vbd/$d/51712/state)" 2
 expect_eq "vbd hotplug-status" "$(xenstore-read $B/vbd/$d/51712/hotplug-status)" connected
 expect_eq "vbd physical-device-path" "$(xenstore-read $B/vbd/$d/51712/physical-device-path)" \

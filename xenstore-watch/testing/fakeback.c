@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "platform.h"
+#include "sandbox.h"
 #include "status.h"
 #include "xenbus.h"
 
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
         {"platform", required_argument, NULL, 'p'},
         {"frontend-domid", required_argument, NULL, 'd'},
         {"type", required_argument, NULL, 't'},
+        PV_SANDBOX_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct pv_xenbus_ops ops = {
@@ -78,11 +80,14 @@ int main(int argc, char **argv)
         .remove = fake_remove,
     };
     const char *platform = NULL;
+    struct pv_sandbox sb = PV_SANDBOX_INIT;
     int fe_domid = -1, c;
     char err[256];
 
     pv_log_init("pvback-fakeback");
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (pv_sandbox_getopt(&sb, c, optarg))
+            continue; /* pvback-watch passes --user/--seccomp as to the real ones */
         switch (c) {
         case 'p':
             platform = optarg;
@@ -100,6 +105,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (sb.user && pv_sandbox_parse_user(sb.user, fe_domid, &sb, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pvback-fakeback: %s\n", err);
+        return 2;
+    }
     if (pv_platform_init(platform, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvback-fakeback: %s\n", err);
         return 1;
@@ -113,6 +122,13 @@ int main(int argc, char **argv)
     }
     pv_loop_stop_on_signals(loop);
     struct pv_status *st = pv_status_open(loop, ops.type, fe_domid);
+    if (pv_sandbox_enter(&sb, err, sizeof(err)) < 0) {
+        pv_err("sandbox: %s", err);
+        pv_status_close(st);
+        pv_xs_close(xs);
+        pv_loop_free(loop);
+        return 1;
+    }
     struct pv_xenbus_backend *be =
         pv_xenbus_backend_new(xs, &ops, pv_platform_self_domid(), fe_domid, st);
     int rc = 1;
