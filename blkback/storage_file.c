@@ -48,6 +48,17 @@ static uint64_t queue_attr(const struct statx *stx, const char *name)
     return v;
 }
 
+/* Whether BLKSECDISCARD works on the device. sysfs does not say (the
+ * queue's max_secure_erase_sectors is kernel-internal), so ask the ioctl
+ * itself with a range past the end: the kernel answers EOPNOTSUPP before
+ * looking at the range where secure erase is unsupported, and EINVAL for
+ * the range where it is supported; nothing is erased either way. */
+static bool probe_secure_erase(int fd, uint64_t size)
+{
+    uint64_t range[2] = {(size + 511) / 512 * 512 + 512, 512};
+    return ioctl(fd, BLKSECDISCARD, range) < 0 && errno == EINVAL;
+}
+
 static int probe_block_device(int fd, const struct statx *stx, struct pv_storage_info *info)
 {
     uint64_t size;
@@ -66,10 +77,7 @@ static int probe_block_device(int fd, const struct statx *stx, struct pv_storage
     info->discard_granularity = (uint32_t)queue_attr(stx, "discard_granularity");
     if (info->discard_granularity < info->logical_block)
         info->discard_granularity = info->logical_block;
-    /* Secure erase is offered only where the queue says it can (Linux 6.x
-     * exposes max_secure_erase_sectors to the kernel, not sysfs; without a
-     * harmless probe pvback does not claim it). */
-    info->can_secure_discard = false;
+    info->can_secure_discard = !info->read_only && probe_secure_erase(fd, size);
     return 0;
 }
 

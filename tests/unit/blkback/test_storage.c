@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -381,6 +382,58 @@ static void test_null_engine(void **state)
     free(buf);
 }
 
+/* A loop device over the fixture's file: the block-device path. Secure
+ * erase must be claimed exactly when the kernel performs it: offered, a
+ * secure discard of written blocks succeeds; not offered (loop devices
+ * have no secure erase), the kernel refuses it with EOPNOTSUPP. A plain
+ * discard reads back as zeros either way. Needs root and loop devices;
+ * skipped without them. */
+static void test_block_device_discard(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[512], dev[64] = "";
+    snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", f->path);
+    FILE *p = geteuid() == 0 ? popen(cmd, "r") : NULL;
+    if (p) {
+        if (!fgets(dev, sizeof(dev), p))
+            dev[0] = 0;
+        pclose(p);
+    }
+    dev[strcspn(dev, "\n")] = 0;
+    if (!dev[0])
+        skip();
+    struct pv_storage_params prm = {.path = dev, .engine = f->engine};
+    char err[256] = "";
+    struct pv_storage *s = pv_storage_open(&prm, err, sizeof(err));
+    const struct pv_storage_info *in = s ? pv_storage_info(s) : NULL;
+    bool ok = in && in->block_device && in->size == FILE_SIZE && in->can_discard;
+    uint8_t *buf = aligned_buf(65536, 0x5a);
+    struct iovec v = {buf, 65536};
+    if (ok) {
+        assert_int_equal(do_io(s, PV_STORAGE_WRITE, 65536, &v, 1, 0), 65536);
+        int64_t sec = do_io(s, PV_STORAGE_SECURE_DISCARD, 65536, NULL, 0, 4096);
+        ok = in->can_secure_discard ? sec == 0 : sec == -EOPNOTSUPP;
+        if (!ok)
+            fprintf(stderr, "%s: secure erase %s, secure discard answered %lld\n", dev,
+                    in->can_secure_discard ? "offered" : "not offered", (long long)sec);
+    }
+    if (ok) {
+        assert_int_equal(do_io(s, PV_STORAGE_DISCARD, 65536, NULL, 0, 65536), 0);
+        memset(buf, 0x11, 65536);
+        assert_int_equal(do_io(s, PV_STORAGE_READ, 65536, &v, 1, 0), 65536);
+        for (size_t i = 0; i < 65536; i++)
+            ok = ok && buf[i] == 0;
+    }
+    pv_storage_close(s);
+    snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+    int rc = system(cmd);
+    free(buf);
+    if (!in)
+        fail_msg("opening %s: %s", dev, err);
+    assert_int_equal(rc, 0);
+    assert_true(ok);
+}
+
 #define ENGINE_TEST(f, e) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)e)
 #define BOTH(f)           ENGINE_TEST(f, "aio"), ENGINE_TEST(f, "uring")
 
@@ -395,6 +448,7 @@ int main(void)
         BOTH(test_depth_limit),
         BOTH(test_read_only),
         BOTH(test_buffered),
+        BOTH(test_block_device_discard),
         cmocka_unit_test(test_open_errors),
         ENGINE_TEST(test_null_engine, "null"),
     };
