@@ -339,9 +339,37 @@ static void drain_storage(struct vbd *v)
     }
 }
 
+static void flush_done(struct pv_storage_req *req, int64_t result)
+{
+    *(int64_t *)req->arg = result;
+}
+
+/* Before Closed, everything the storage completed is made durable: the
+ * toolstack may connect the disk on another host next (a migration over
+ * shared storage waits for Closed, as libxl does). */
+static void flush_storage(struct vbd *v, unsigned int drained)
+{
+    int64_t result = 1;
+    struct pv_storage_req req = {.op = PV_STORAGE_FLUSH, .cb = flush_done, .arg = &result};
+
+    if (!v->st || v->read_only)
+        return;
+    int rc = pv_storage_submit(v->st, &req);
+    if (rc == 0)
+        drain_storage(v);
+    if (rc < 0 || result != 0)
+        pv_dev_warn(v->xdev, "closing: flushing the storage failed: %s",
+                    strerror(rc < 0       ? -rc
+                             : result < 0 ? (int)-result
+                                          : EIO));
+    else
+        pv_dev_info(v->xdev, "closing: %u storage requests drained, storage flushed", drained);
+}
+
 static void vbd_disconnect(struct pv_xenbus_dev *dev)
 {
     struct vbd *v = vbd_of(dev);
+    unsigned int drained = v->st ? pv_storage_in_flight(v->st) : 0;
     /* No responses while draining: the frontend will replay what it lacks. */
     v->failed = true;
     drain_storage(v);
@@ -352,6 +380,14 @@ static void vbd_disconnect(struct pv_xenbus_dev *dev)
      * requests drained above without an answer stay in the journal. */
     bool keep = pv_xenbus_dev_state(dev) == XenbusStateConnected &&
                 pv_xenbus_dev_fe_state(dev) == XenbusStateConnected;
+    /* A device the toolstack takes away (online=0: a detach, a destroy, the
+     * source side of a migration) is flushed, even with both ends still
+     * Connected (a paused guest's). */
+    unsigned int online = 1;
+    pv_xs_read_uint(pv_xenbus_dev_xs(dev), XBT_NULL, pv_xenbus_dev_be_path(dev), "online", 0, 1,
+                    &online);
+    if (!keep || !online)
+        flush_storage(v, drained);
     for (unsigned int i = 0; i < v->nr_rings; i++)
         vbd_ring_free(v->rings[i], keep);
     free(v->rings);

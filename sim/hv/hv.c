@@ -384,7 +384,7 @@ int hv_domain_create(struct hv *hv, unsigned domid, uint64_t mem_mb)
     return 0;
 }
 
-int hv_domain_save(struct hv *hv, unsigned domid)
+int hv_domain_save(struct hv *hv, unsigned domid, uint64_t *mem_mb)
 {
     struct hv_domain *d = hv_domain_find(hv, domid);
     int fd;
@@ -399,6 +399,7 @@ int hv_domain_save(struct hv *hv, unsigned domid)
     /* From now on its pages belong to the guest's next host: freeing a
      * grant here (at the destroy that follows) must not zero them. */
     d->saved = true;
+    *mem_mb = d->mem_mb;
     pv_info("hv: domain %u saved (its memory handed out)", domid);
     return fd;
 }

@@ -37,7 +37,7 @@ bool hv_domain_exists(struct hv *hv, unsigned domid);
 /* Migration, as Xen's save/restore moves a paused domain's memory (here the
  * memory itself moves, so that the guest's processes keep their mappings).
  * hv_domain_save returns a descriptor of the domain's memory (the caller
- * closes it); from then on freeing its pages no longer zeroes them, since
+ * closes it) and its size in *mem_mb; from then on freeing its pages no longer zeroes them, since
  * they are the guest's on its next host. hv_domain_save_grants returns a
  * memfd of *count struct hv_share_item: the grants the guest has, which its
  * processes take back one by one on the next host (HV_OP_RESHARE).
@@ -47,7 +47,7 @@ bool hv_domain_exists(struct hv *hv, unsigned domid);
  * their owners, so that no other process of the guest gets them meanwhile.
  * -1 with errno as hv_domain_create, or EINVAL when the memory's size is
  * not mem_mb or the list cannot be read. */
-int hv_domain_save(struct hv *hv, unsigned domid);
+int hv_domain_save(struct hv *hv, unsigned domid, uint64_t *mem_mb);
 int hv_domain_save_grants(struct hv *hv, unsigned domid, uint32_t *count);
 int hv_domain_restore(struct hv *hv, unsigned domid, uint64_t mem_mb, int memfd, int grants_fd,
                       uint32_t count);

@@ -51,6 +51,19 @@ static int pick_domid(struct xsim *x)
     return -1;
 }
 
+/* The new domain (created or restored) in xenstored; the reply's domid. */
+static void introduce(struct xsim *x, int domid, struct ctl_rep *rep)
+{
+    if (xsd_introduce(x->xsd, (unsigned)domid) < 0) {
+        int e = errno;
+        hv_domain_destroy(x->hv, (unsigned)domid);
+        fail(rep, e, "xenstored cannot introduce domain %d: %s", domid, strerror(e));
+        return;
+    }
+    x->domid_rover = (unsigned)domid;
+    rep->domid = (uint32_t)domid;
+}
+
 static void do_create(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep)
 {
     int domid = req->domid < 0 ? pick_domid(x) : req->domid;
@@ -70,32 +83,18 @@ static void do_create(struct xsim *x, const struct ctl_req *req, struct ctl_rep 
             fail(rep, e, "cannot create domain %d: %s", domid, strerror(e));
         return;
     }
-    if (xsd_introduce(x->xsd, (unsigned)domid) < 0) {
-        int e = errno;
-        hv_domain_destroy(x->hv, (unsigned)domid);
-        fail(rep, e, "xenstored cannot introduce domain %d: %s", domid, strerror(e));
-        return;
-    }
-    x->domid_rover = (unsigned)domid;
-    rep->domid = (uint32_t)domid;
+    introduce(x, domid, rep);
 }
 
 /* Migration's hypervisor steps (cmd_migrate.c runs the rest). */
 static int do_save(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep)
 {
     uint64_t mem_mb = 0;
-    unsigned ids[CTL_MAX_DOMS];
-    uint64_t mems[CTL_MAX_DOMS];
-    size_t k = hv_domain_list(x->hv, ids, mems, CTL_MAX_DOMS);
-    int fd;
+    int fd = req->domid > 0 ? hv_domain_save(x->hv, (unsigned)req->domid, &mem_mb) : -1;
 
-    for (size_t i = 0; i < k && i < CTL_MAX_DOMS; i++)
-        if (req->domid > 0 && ids[i] == (unsigned)req->domid)
-            mem_mb = mems[i];
-    fd = mem_mb ? hv_domain_save(x->hv, (unsigned)req->domid) : -1;
     if (fd < 0) {
-        fail(rep, mem_mb ? errno : ESRCH, "cannot save domain %d: %s", req->domid,
-             mem_mb ? strerror(errno) : "no such domain");
+        fail(rep, req->domid > 0 ? errno : ESRCH, "cannot save domain %d: %s", req->domid,
+             req->domid > 0 ? strerror(errno) : "no such domain");
         return -1;
     }
     rep->domid = (uint32_t)req->domid;
@@ -135,14 +134,7 @@ static void do_restore(struct xsim *x, const struct ctl_req *req, const int *fds
              (unsigned long long)req->mem_mb, strerror(errno));
         return;
     }
-    if (xsd_introduce(x->xsd, (unsigned)domid) < 0) {
-        int e = errno;
-        hv_domain_destroy(x->hv, (unsigned)domid);
-        fail(rep, e, "xenstored cannot introduce domain %d: %s", domid, strerror(e));
-        return;
-    }
-    x->domid_rover = (unsigned)domid;
-    rep->domid = (uint32_t)domid;
+    introduce(x, domid, rep);
 }
 
 static size_t do_release(struct xsim *x, const struct ctl_req *req, struct ctl_rep *rep,
