@@ -7,7 +7,7 @@ backend_setup() {
 }
 
 disk_spec() { echo "phy:$1,$2,w"; } # disk_spec IMAGE VDEV
-vif_spec() { echo "mac=$1,bridge=xenbr0"; }
+vif_spec() { echo "mac=$1,bridge=${2:-xenbr0}"; } # vif_spec MAC [BRIDGE]
 
 # backend_leftovers DOMID: what this backend still holds for a dead domain.
 backend_leftovers() {

@@ -21,7 +21,7 @@ backend_setup() {
 }
 
 disk_spec() { echo "vdev=$2,access=rw,backendtype=phy,script=block-pvback,target=$1"; }
-vif_spec() { echo "mac=$1,bridge=xenbr0,script=vif-pvback"; }
+vif_spec() { echo "mac=$1,bridge=${2:-xenbr0},script=vif-pvback"; } # vif_spec MAC [BRIDGE]
 
 # The destroy scenario destroys every guest first, so any backend process
 # still running is a leftover.

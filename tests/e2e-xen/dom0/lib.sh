@@ -45,12 +45,13 @@ gdomid() { xl domid "$1" 2>/dev/null; }
 galive() { [ -n "$(gdomid "$1")" ]; }
 gxs() { echo "/local/domain/$(gdomid "$1")/data"; } # the guest's writable dir
 
-# gcreate NAME NR 'disk-spec,...' [pv|pvh]: a guest with one vif on xenbr0
+# gcreate NAME NR 'disk-spec,...' [pv|pvh] [BRIDGE]: a guest with one vif on
+# BRIDGE (default xenbr0; the vif spec's bridge= value, VLAN part included)
 # at 10.0.0.(10+NR); disks as xl disk specs (from disk_spec), may be empty.
 # PVH needs tsc_mode native under QEMU: its SVM model cannot emulate the
 # RDTSCP intercept Xen would otherwise use.
 gcreate() {
-    local name=$1 nr=$2 disks=$3 type=${4:-pv} cfg=/data/$1.cfg
+    local name=$1 nr=$2 disks=$3 type=${4:-pv} bridge=${5:-xenbr0} cfg=/data/$1.cfg
     cat >"$cfg" <<CFG
 name = "$name"
 type = "$type"
@@ -61,21 +62,40 @@ extra = "console=hvc0 loglevel=4 e2e.ip=10.0.0.$((10 + nr))"
 memory = $GUEST_MEM
 vcpus = $GUEST_VCPUS
 disk = [ $disks ]
-vif = [ '$(vif_spec "$(mac_of "$nr" 0)")' ]
+vif = [ '$(vif_spec "$(mac_of "$nr" 0)" "$bridge")' ]
 on_poweroff = "destroy"
 on_crash = "preserve"
 CFG
     rm -f "/var/log/xen/console/guest-$name.log"
     log "xl create $name"
+    # libxl gives a backend 10 s (not configurable) to reach InitWait. Under
+    # emulation on a loaded host a backend started per guest, as pvback's
+    # are, can miss that: one more try, said in the scenario's PASS line.
     xl create "$cfg" >/run/xl-create.log 2>&1 || {
         cat /run/xl-create.log
-        fail "xl create $name failed: $(tail -1 /run/xl-create.log)"
+        grep -q 'unable to add .* devices' /run/xl-create.log ||
+            fail "xl create $name failed: $(tail -1 /run/xl-create.log)"
+        note "xl create $name retried once ($(grep -m1 -o 'unable to add [a-z]* devices' /run/xl-create.log) in libxl's 10 s)"
+        galive "$name" && xl destroy "$name"
+        log "xl create $name, second try"
+        xl create "$cfg" >/run/xl-create.log 2>&1 || {
+            cat /run/xl-create.log
+            fail "xl create $name failed twice: $(tail -1 /run/xl-create.log)"
+        }
     }
     log "xl create $name returned"
+    # The guest's boot on the serial line, to see where a slow boot spends
+    # its time (no pipe: the pid must be tail's own, to stop it).
+    echo "----- console of guest $name while it boots"
+    tail -F "/var/log/xen/console/guest-$name.log" 2>/dev/null &
+    local tailer=$!
     wait_for 180 gready "$name" || {
-        gconsole "$name"
+        kill $tailer
+        echo "-----"
         fail "guest $name did not start its agent within 180 s"
     }
+    kill $tailer
+    echo "-----"
     log "guest $name ready (domid $(gdomid "$name"), agent up at guest uptime $(xenstore-read "$(gxs "$name")/e2e-uptime"))"
 }
 gready() { [ "$(xenstore-read "$(gxs "$1")/e2e-ready" 2>/dev/null)" = 1 ]; }
@@ -127,7 +147,7 @@ grun() { # grun NAME TIMEOUT JOB ARGS...: a job start to end; its PASS text in L
     gwait "$name" "$seq" "$t"
 }
 
-# need_guest NAME NR DISKS: reuses a running, responsive guest of that name
+# need_guest NAME NR DISKS [TYPE [BRIDGE]]: reuses a running, responsive guest of that name
 # (scenarios share g1 to save boots), otherwise creates it.
 need_guest() {
     if galive "$1" && gready "$1"; then return 0; fi
@@ -142,4 +162,34 @@ need_g1() {
         echo "$G1_IMG" >/run/g1-img
     fi
     need_guest g1 1 "'$(disk_spec "$(cat /run/g1-img)" xvda)'"
+}
+
+# vlan_bridge: xenbr1, a bridge that filters VLANs (guests join it with
+# bridge=xenbr1.<vid> in their vif spec), with dom0 on VLANs 10 and 20 as
+# v10 (10.1.10.1) and v20 (10.1.20.1). dom0 answers ARP only on the
+# interface that has the address, so that a guest on another VLAN cannot
+# reach an address through dom0's other VLAN interface.
+vlan_bridge() {
+    local v
+    [ -d /sys/class/net/xenbr1 ] && return 0
+    modprobe 8021q || fail "cannot load 8021q"
+    brctl addbr xenbr1 || fail "cannot create xenbr1"
+    echo 1 >/sys/class/net/xenbr1/bridge/vlan_filtering || fail "dom0's bridge cannot filter VLANs"
+    echo 1 >/proc/sys/net/ipv4/conf/all/arp_ignore
+    ip link set xenbr1 up
+    for v in 10 20; do
+        bridge vlan add vid $v dev xenbr1 self || fail "bridge vlan add vid $v dev xenbr1 self failed"
+        ip link add link xenbr1 name v$v type vlan id $v || fail "cannot create VLAN interface v$v"
+        ip addr add 10.1.$v.1/24 dev v$v && ip link set v$v up || fail "cannot configure v$v"
+    done
+}
+
+# port_vlans PORT: the VLANs of a bridge port, as "vid[:pvid][:untagged] ...".
+port_vlans() {
+    bridge vlan show dev "$1" | awk 'NR > 1 {
+        for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { v = $i; break }
+        if (v == "") next
+        s = v; if ($0 ~ /PVID/) s = s ":pvid"; if ($0 ~ /Untagged/) s = s ":untagged"
+        printf "%s ", s; v = ""
+    }'
 }

@@ -12,7 +12,7 @@ xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils
 libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenmisc4.17 libxenstore4
 libxentoollog1 libxentoolcore1 libxendevicemodel1 libxenhypfs1 libyajl2
 libncurses6 libtinfo6 libext2fs2 libcom-err2 liblzma5 libuuid1 libzstd1 zlib1g libbz2-1.0
-libc6 libgcc-s1 busybox-static iperf3 libiperf0 libsctp1 libssl3
+libc6 libgcc-s1 busybox-static iperf3 libiperf0 libsctp1 libssl3 iproute2 libmnl0 libcap2
 "
 
 kernel_version() {

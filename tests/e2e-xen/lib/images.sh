@@ -2,9 +2,10 @@
 # Builds the two initramfs trees from the unpacked Debian packages (ROOT):
 #   guest: busybox, xen-blkfront/xen-netfront, fio, iperf3, xenstore tools,
 #          the guest agent (guest/init) and its jobs;
-#   dom0:  busybox, the Xen toolstack and its libraries, the backend and
-#          bridge modules, the hotplug scripts, the scenarios, the guest kernel
-#          and initramfs, and pvback's binaries when they have been built.
+#   dom0:  busybox, the Xen toolstack and its libraries, iproute2's bridge,
+#          the backend, bridge and VLAN modules, the hotplug scripts, the
+#          scenarios, the guest kernel and initramfs, and pvback's binaries
+#          when they have been built.
 # Needs ROOT, KVER, VMLINUX, FIO_BIN (lib/fetch.sh, lib/fio.sh).
 
 BB() { "$ROOT/bin/busybox" "$@"; }
@@ -144,7 +145,7 @@ build_dom0_tree() {
     local d=$1 guest_initrd=$2 b
     tree_base "$d"
     tree_mods "$d" xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback xen-netback \
-        bridge loop tun
+        bridge 8021q loop tun
     tree_depmod "$d"
     local xb=/usr/lib/xen-4.17/bin
     for b in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do
@@ -153,6 +154,7 @@ build_dom0_tree() {
     tree_bin "$d" "$ROOT/usr/bin/xenstore" /bin/xenstore
     for b in read write exists rm list ls chmod watch; do ln -sf xenstore "$d/bin/xenstore-$b"; done
     tree_bin "$d" "$ROOT/usr/bin/iperf3" /bin/iperf3
+    tree_bin "$d" "$ROOT/sbin/bridge" /bin/bridge # VLANs of bridge ports (busybox has no 'bridge')
     mkdir -p "$d/etc/xen/scripts" "$d/e2e/scenarios" "$d/guest"
     cp "$E2E_SRC/dom0/xl.conf" "$d/etc/xen/xl.conf"
     cp "$E2E_SRC"/hotplug/* "$d/etc/xen/scripts/"

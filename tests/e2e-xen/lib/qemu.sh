@@ -6,7 +6,8 @@
 # or a run longer than BOOT_TIMEOUT_S, 2 when QEMU
 # died. Never lets QEMU outlive it.
 
-XEN_ARGS="dom0_mem=1G,max:1G dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot"
+# E2E_XEN_ARGS: more options for Xen, for experiments (docs/e2e-xen.md).
+XEN_ARGS="dom0_mem=1G,max:1G dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot ${E2E_XEN_ARGS:-}"
 
 stamp() { # prefixes each line with the seconds since the boot started
     local t0=${EPOCHREALTIME/./} e l

@@ -6,7 +6,13 @@
 peer=$2
 case $1 in
 ping)
-    out=$(ping -c 3 -W 5 "$peer") || { echo "$out"; echo "ping $peer failed"; exit 1; }
+    out=$(ping -c 3 -W 5 "$peer") || {
+        echo "$out"
+        ip -s link show eth0 # did frames leave, did any come back?
+        ip addr show eth0
+        echo "ping $peer failed"
+        exit 1
+    }
     echo "$out" | grep -q ' 0% packet loss' || { echo "$out"; echo "ping $peer lost packets"; exit 1; }
     echo "ping $peer: $(echo "$out" | tail -1)"
     ;;
