@@ -158,6 +158,7 @@ enum agent_op {
     AG_EV_WAIT,        /* a ms -> rc port or -1 */
     AG_EV_DRAIN,       /* a ms -> n, vals ports received (left masked) */
     AG_EV_REOPEN,
+    AG_REHOME, /* pv_platform_rehome() -> rc, vals[0] the epoch, vals[1] our domid */
     AG_EXIT,
 };
 
@@ -252,6 +253,11 @@ static inline void agent_do(struct agent_state *st, const struct agent_cmd *c, s
         pv_evtchn_close(st->e);
         st->e = pv_evtchn_open();
         r->rc = st->e ? 0 : -1;
+        break;
+    case AG_REHOME:
+        r->rc = pv_platform_rehome();
+        r->vals[0] = pv_platform_home_epoch();
+        r->vals[1] = pv_platform_self_domid();
         break;
     }
     r->err = errno;
