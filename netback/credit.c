@@ -29,9 +29,9 @@ int credit_parse_rate(const char *value, uint64_t *bytes, uint64_t *usec, char *
         snprintf(err, errlen, "invalid rate='%.64s': expected BYTES,USEC", value ? value : "");
         return -1;
     }
-    if (b == 0 || u == 0 || u > CREDIT_USEC_MAX) {
-        snprintf(err, errlen, "invalid rate='%.64s': BYTES must be > 0 and USEC between 1 and %llu",
-                 value, (unsigned long long)CREDIT_USEC_MAX);
+    if (u == 0 || u > CREDIT_USEC_MAX) {
+        snprintf(err, errlen, "invalid rate='%.64s': USEC must be between 1 and %llu", value,
+                 (unsigned long long)CREDIT_USEC_MAX);
         return -1;
     }
     *bytes = b;
@@ -50,7 +50,7 @@ void credit_init(struct credit *c, uint64_t bytes, uint64_t usec, uint64_t now_u
 
 void credit_update(struct credit *c, uint64_t bytes, uint64_t usec, uint64_t now_us)
 {
-    if (!c->bytes) { /* was unlimited: start counting from now */
+    if (!c->usec || !usec) { /* was or becomes unlimited: start counting from now */
         credit_init(c, bytes, usec, now_us);
         return;
     }
@@ -77,8 +77,13 @@ static void refill(struct credit *c)
 
 bool credit_take(struct credit *c, uint64_t size, uint64_t now_us, uint64_t *retry_us)
 {
-    if (!c->bytes)
+    if (!c->usec)
         return true;
+    if (!c->bytes) {
+        /* Nothing is ever refilled: waiting for windows would only spin. */
+        *retry_us = CREDIT_NEVER;
+        return false;
+    }
     if (c->limited) {
         /* A packet waits for the refill due at window_start. */
         if (now_us < c->window_start) {

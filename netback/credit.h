@@ -6,6 +6,9 @@
  * window has passed, a packet larger than the credit left waits for the next
  * refill, and the refill may hold up to max(BYTES, 128 KiB) so that one
  * maximum-size GSO packet can always pass eventually, whatever the rate.
+ * BYTES = 0 is a limit too, as in Linux netback: xl writes it for a rate
+ * below one byte per window (rate=1b/s), and the guest then sends nothing
+ * until the key changes — never "unlimited".
  * Times are in microseconds of a monotonic clock, given by the caller. */
 #ifndef PVBACK_NETBACK_CREDIT_H
 #define PVBACK_NETBACK_CREDIT_H
@@ -24,20 +27,20 @@
 #define CREDIT_USEC_MAX 3600000000ull
 
 struct credit {
-    uint64_t bytes;        /* credit per window; 0: unlimited */
-    uint64_t usec;         /* window length */
+    uint64_t bytes;        /* credit per window */
+    uint64_t usec;         /* window length; 0: unlimited */
     uint64_t remaining;    /* credit left now */
     uint64_t window_start; /* when the current window began (or, when
                             * limited, when the pending refill is due) */
     bool limited;          /* a packet is waiting for the refill */
 };
 
-/* Parses a `rate` value "BYTES,USEC" (both decimal, BYTES > 0, 0 < USEC <=
- * CREDIT_USEC_MAX). Returns 0, or -1 with a message naming the key and the
- * value in err. */
+/* Parses a `rate` value "BYTES,USEC" (both decimal, 0 < USEC <=
+ * CREDIT_USEC_MAX; BYTES may be 0). Returns 0, or -1 with a message naming
+ * the key and the value in err. */
 int credit_parse_rate(const char *value, uint64_t *bytes, uint64_t *usec, char *err, size_t errlen);
 
-/* Starts a scheduler: bytes == 0 means unlimited. The first window starts
+/* Starts a scheduler: usec == 0 means unlimited. The first window starts
  * now with full credit. */
 void credit_init(struct credit *c, uint64_t bytes, uint64_t usec, uint64_t now_us);
 
@@ -47,7 +50,9 @@ void credit_update(struct credit *c, uint64_t bytes, uint64_t usec, uint64_t now
 
 /* Asks to send a packet of size bytes at now_us. Returns true and charges
  * the credit when it may go now; false when it must wait, with *retry_us set
- * to the time when the next refill makes it possible to try again. */
+ * to the time when the next refill makes it possible to try again, or to
+ * CREDIT_NEVER when no refill will (BYTES = 0: only a new rate helps). */
+#define CREDIT_NEVER UINT64_MAX
 bool credit_take(struct credit *c, uint64_t size, uint64_t now_us, uint64_t *retry_us);
 
 #endif

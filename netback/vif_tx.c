@@ -134,13 +134,18 @@ static void on_credit(struct pv_timer *t, void *arg)
         vif_tx_process(&v->queues[i]);
 }
 
-/* Holds the ring until the rate allows the next packet. */
+/* Holds the ring until the rate allows the next packet (a rate of 0 bytes:
+ * until the key changes, which processes the rings again). */
 static bool rate_allows(struct vif_queue *q, uint32_t len)
 {
     struct vif *v = q->vif;
+    if (!v->credit.usec)
+        return true; /* unlimited: no clock needed */
     uint64_t now = pv_now_ms() * 1000, retry;
     if (credit_take(&v->credit, len, now, &retry))
         return true;
+    if (retry == CREDIT_NEVER)
+        return false;
     if (!v->credit_timer)
         v->credit_timer = pv_timer_new(v->loop, on_credit, v);
     if (v->credit_timer) {

@@ -100,7 +100,9 @@ static void on_mcast_key(struct pv_xs *xs, const char *path, void *arg)
 }
 
 /* The rate key: "BYTES,USEC", applied now and on every change. A bad value
- * leaves the vif unlimited, with a warning, as Linux netback does. */
+ * leaves the vif unlimited, with a warning, as Linux netback does; 0 BYTES
+ * (what xl writes for a rate below a byte per window) holds everything the
+ * guest sends, as Linux netback's credit does, until the key changes. */
 static void read_rate(struct vif *v)
 {
     struct pv_xs *xs = pv_xenbus_dev_xs(v->xdev);
@@ -113,7 +115,10 @@ static void read_rate(struct vif *v)
     }
     free(rate);
     credit_update(&v->credit, bytes, usec, pv_now_ms() * 1000);
-    if (bytes)
+    if (usec && !bytes)
+        pv_dev_warn(v->xdev, "rate: 0 bytes per %llu us: the guest can send nothing",
+                    (unsigned long long)usec);
+    else if (usec)
         pv_dev_info(v->xdev, "rate: %llu bytes per %llu us", (unsigned long long)bytes,
                     (unsigned long long)usec);
 }
@@ -239,8 +244,13 @@ static void vif_disconnect(struct pv_xenbus_dev *dev)
 static void vif_backend_changed(struct pv_xenbus_dev *dev, const char *key)
 {
     struct vif *v = vif_of(dev);
-    if (!strcmp(key, "rate") && v->nr_queues)
+    if (!strcmp(key, "rate") && v->nr_queues) {
         read_rate(v);
+        /* Packets held by the old rate may go now (no timer waits out a
+         * rate of 0 bytes). */
+        for (unsigned i = 0; i < v->nr_queues; i++)
+            vif_tx_process(&v->queues[i]);
+    }
 }
 
 static void vif_remove(struct pv_xenbus_dev *dev)

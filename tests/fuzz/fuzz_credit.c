@@ -11,7 +11,7 @@
  * is within the documented bounds; the guest never gets more than the
  * credit it held plus one window's worth per elapsed window; a packet no
  * larger than the burst always passes by retrying when told, within the
- * refills it needs. */
+ * refills it needs — except at a rate of 0 bytes, where nothing passes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +27,7 @@ static bool parse(const char *value, uint64_t *bytes, uint64_t *usec)
         FUZZ_CHECK(strstr(err, "rate") != NULL, "'%s' does not name the key", err);
         return false;
     }
-    FUZZ_CHECK(*bytes > 0 && *usec > 0 && *usec <= CREDIT_USEC_MAX, "'%s' gave %llu,%llu", value,
+    FUZZ_CHECK(*usec > 0 && *usec <= CREDIT_USEC_MAX, "'%s' gave %llu,%llu", value,
                (unsigned long long)*bytes, (unsigned long long)*usec);
     return true;
 }
@@ -58,9 +58,17 @@ static void check_ledger(const struct ledger *l, const struct credit *c, uint64_
                (unsigned long long)allowed);
 }
 
-/* A packet that fits the burst passes when the sender retries as told. */
+/* A packet that fits the burst passes when the sender retries as told;
+ * with a rate of 0 bytes nothing ever passes, and the sender is told so. */
 static void check_eventually(struct credit *c, uint64_t size, uint64_t *now, struct ledger *l)
 {
+    if (c->bytes == 0) {
+        uint64_t retry = 0;
+        FUZZ_CHECK(size == 0 || (!credit_take(c, size, *now, &retry) && retry == CREDIT_NEVER),
+                   "a %llu-byte packet passed or was told to retry at a rate of 0",
+                   (unsigned long long)size);
+        return;
+    }
     uint64_t burst = c->bytes > CREDIT_MIN_BURST ? c->bytes : CREDIT_MIN_BURST;
     uint64_t retry = 0, tries = size / c->bytes + 3;
 

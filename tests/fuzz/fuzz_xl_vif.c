@@ -9,10 +9,12 @@
  * terminated, a unicast lower-case mac, an MTU in range, a rate that parses
  * again; the bridge= value it keeps is one netback's bridge parser reads
  * without crashing; a rate is a positive interval of at most UINT32_MAX
- * microseconds. */
+ * microseconds, and netback's rate parser reads the key written for it as
+ * the same limit. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "credit.h"
 #include "fuzz_input.h"
 #include "vlan_cfg.h"
 #include "xl_check.h"
@@ -28,6 +30,14 @@ static void check_rate(const char *rate)
         return;
     }
     FUZZ_CHECK(usecs > 0, "rate '%s' has an empty interval", rate);
+    /* What the toolstack writes, netback reads as the same limit (a rate
+     * below a byte per window included: 0 bytes, never "unlimited"). */
+    char key[64];
+    uint64_t nb, nu;
+    snprintf(key, sizeof(key), "%llu,%u", (unsigned long long)bytes, usecs);
+    FUZZ_CHECK(credit_parse_rate(key, &nb, &nu, err, sizeof(err)) == 0 && nb == bytes &&
+                   nu == usecs,
+               "netback reads rate '%s' (from '%s') otherwise: %s", key, rate, err);
 }
 
 static void check_spec(const char *spec)

@@ -138,6 +138,9 @@ save("credit", "10mbit-20ms", b"25000,20000\0" + b"50000,10000\0" +
      events((375, 0, 0), (375, 0, 0), (16384, 100, 6), (375, 9000, 0), (0, 0, 7), (375, 1, 0)))
 save("credit", "tiny-rate-gso", b"1,1000000\0\0" + events((16384, 0, 6), (16384, 0, 6)))
 save("credit", "bad-rate", b"25000;20000\0")
+# What xl writes for rate=1b/s: nothing passes until the rate changes.
+save("credit", "zero-rate", b"0,50000\0" + b"62500,50000\0" +
+     events((375, 0, 6), (375, 100, 0), (0, 0, 7), (375, 20000, 6)))
 save("credit", "huge-window", b"18446744073709551615,3600000000\0" + b"1,1\0" +
      events((65535, 65535, 0), (1, 1, 7), (65535, 65535, 6)))
 

@@ -1,7 +1,9 @@
 # The rate key: xl's rate=10Mb/s (the toolstack writes "62500,50000", bytes
 # per 50 ms) holds the guest's sending to within 10% of 10 Mbit/s, and a
 # live change of the key (40 Mbit/s) takes effect on the running vif
-# (2 and 4 Mbit/s under valgrind).
+# (2 and 4 Mbit/s under valgrind). A rate below a byte per window (1b/s:
+# "0,50000", as libxl writes it) lets nothing out, as in Linux netback,
+# until the key changes.
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
 
 # measure: iperf3 TCP from a to b; prints the receiver's Mbit/s.
@@ -48,6 +50,17 @@ grep -q "vif/$da/0: rate: $K2 bytes per 50000 us" "$SIM_DIR/net.log" ||
 got=$(measure) || fail "iperf3 at $R2 Mbit/s"
 echo "rate $R2 Mbit/s: $got Mbit/s"
 within "$got" "$R2" || fail "rate $K2,50000 gave $got Mbit/s"
+
+# rate=1b/s: zero bytes per window, nothing leaves the guest (not even ARP)
+dc=$(net_guest rc "mac=00:16:3e:00:0b:03,bridge=xenbr0,rate=1b/s")
+expect_eq "tiny rate key" "$(xenstore-read "backend/vif/$dc/0/rate")" "0,50000"
+net_front rc "$dc"
+in_guest rc ip addr add 10.80.0.3/24 dev eth0
+! in_guest rc ping -c 2 -W 1 10.80.0.2 >/dev/null || fail "rate=1b/s let the guest's pings out"
+grep -q "vif/$dc/0: rate: 0 bytes per 50000 us: the guest can send nothing" "$SIM_DIR/net.log" ||
+    fail "no warning for the rate of 0 bytes"
+xenstore-write "backend/vif/$dc/0/rate" "62500,50000"
+in_guest rc ping -c 1 -W 5 10.80.0.2 >/dev/null || fail "a new rate did not release the guest"
 
 # the other direction is not limited (netback limits what the guest sends)
 kill "$(cat "$SIM_DIR/iperf.pid")"

@@ -48,20 +48,15 @@ static void test_parse_rate(void **state)
     assert_int_equal(u, 20000);
     assert_int_equal(credit_parse_rate("18446744073709551615,1", &b, &u, err, sizeof(err)), 0);
     assert_int_equal(b, UINT64_MAX);
+    /* xl writes 0 bytes for a rate below one byte per window (1b/s): a
+     * limit, as in Linux netback, not a bad value. */
+    assert_int_equal(credit_parse_rate("0,50000", &b, &u, err, sizeof(err)), 0);
+    assert_int_equal(b, 0);
+    assert_int_equal(u, 50000);
 
-    const char *bad[] = {"",
-                         "25000",
-                         "25000,",
-                         ",20000",
-                         "25000,20000,1",
-                         "0,100",
-                         "100,0",
-                         "-1,100",
-                         " 1,100",
-                         "1, 100",
-                         "1,100x",
-                         "1,3600000001",
-                         "18446744073709551616,1"};
+    const char *bad[] = {
+        "",       "25000",  "25000,", ",20000", "25000,20000,1", "100,0",
+        "-1,100", " 1,100", "1, 100", "1,100x", "1,3600000001",  "18446744073709551616,1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         if (credit_parse_rate(bad[i], &b, &u, err, sizeof(err)) != -1)
@@ -181,6 +176,25 @@ static void test_live_update(void **state)
     assert_within(saturate(&c, &now, 1514, 2000000), 2500000, 0.02);
 }
 
+static void test_zero_rate_holds_everything(void **state)
+{
+    (void)state;
+    /* "0,50000": however long the guest waits, nothing passes, and it is
+     * told not to retry on a timer; a new rate lets it go. */
+    struct credit c;
+    uint64_t now = 1000, retry = 0;
+    credit_init(&c, 0, 50000, now);
+    for (int i = 0; i < 1000; i++, now += 50000) {
+        assert_false(credit_take(&c, 60, now, &retry));
+        assert_true(retry == CREDIT_NEVER);
+    }
+    credit_update(&c, 62500, 50000, now); /* 10 Mbit/s */
+    assert_within(saturate(&c, &now, 1514, 2000000), 2500000, 0.02);
+    credit_update(&c, 0, 50000, now); /* held again */
+    assert_false(credit_take(&c, 60, now + 10000000, &retry));
+    assert_true(retry == CREDIT_NEVER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_idle_link_does_not_bank_credit),
         cmocka_unit_test(test_big_packets_keep_the_rate),
         cmocka_unit_test(test_live_update),
+        cmocka_unit_test(test_zero_rate_holds_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
