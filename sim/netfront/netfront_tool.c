@@ -11,7 +11,8 @@
  * as the only group let through. --hash configures receive hashing over the
  * control ring (netfront.h) and prints per-queue RX counts at the end.
  * --hostile RULE breaks one protocol rule once connected (netfront_hostile.h)
- * and exits 0 when the backend reacted as it must, 1 otherwise.
+ * and exits 0 when the backend reacted as it must, 1 otherwise; the attacks
+ * of netfront_attack.h (double-fetch, event-storm) run until SIGTERM.
  * Prints "connected <ifname> queues=<n>" once the interface is up, then
  * moves frames until SIGTERM/SIGINT (exit 0) or until the backend fails or
  * closes the device (exit 1, with the backend's error). */
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "netfront.h"
+#include "netfront_attack.h"
 #include "netfront_hostile.h"
 #include "netfront_priv.h"
 #include "platform.h"
@@ -126,7 +128,9 @@ int main(int argc, char **argv)
     printf("connected %s queues=%u\n", f->ifname, f->nq);
     fflush(stdout);
     int rc;
-    if (hostile)
+    if (hostile && nf_attack_known(hostile))
+        rc = nf_attack(f, hostile, &stop, err, sizeof(err)) < 0 ? 1 : 0;
+    else if (hostile)
         rc = nf_hostile(f, hostile, err, sizeof(err)) < 0 ? 1 : 0;
     else
         rc = netfront_run(f, &stop, err, sizeof(err)) < 0 ? 1 : 0;
