@@ -54,6 +54,7 @@ struct vif_txpkt {
     size_t pos;    /* where its frame starts in the arena */
     unsigned seg0; /* its first grant-copy segment */
     unsigned nsegs;
+    bool copied; /* every segment copied: it goes to the tap */
 };
 
 struct vif_queue {

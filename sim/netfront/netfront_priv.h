@@ -61,8 +61,14 @@ int nf_queue_setup(struct netfront *f, struct nf_queue *q, char *err, size_t err
 void nf_queue_free(struct netfront *f, struct nf_queue *q);
 /* Posts every free RX page as a request (at connect). */
 void nf_rx_fill(struct nf_queue *q);
-/* Tap -> TX ring, and responses/RX ring -> tap. -1 on a protocol error. */
+/* Room on the TX ring for a frame of the largest size. Without it the tap
+ * is not read, so its readiness must not wake the caller (a busy loop that
+ * took the CPU the backend needed to make room). */
+bool nf_tx_room(const struct nf_queue *q);
+/* Tap -> TX ring: the number of frames queued. */
 int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen);
+/* Responses/RX ring -> tap and tap -> TX ring until nothing is left to do.
+ * 0, or -1 on a protocol error. */
 int nf_poll_rings(struct nf_queue *q, char *err, size_t errlen);
 /* netfront_ctrl.c: the control ring. */
 int nf_ctrl_setup(struct netfront *f, char *err, size_t errlen);

@@ -14,8 +14,10 @@
 #include "csum_setup.h"
 #include "netfront_priv.h"
 
-#define VNET_LEN  sizeof(struct virtio_net_hdr)
-#define MAX_FRAME (65535u + 4u)
+/* Rounds of nf_poll_rings before it returns to the caller's poll(). */
+#define NF_POLL_ROUNDS 16
+#define VNET_LEN       sizeof(struct virtio_net_hdr)
+#define MAX_FRAME      (65535u + 4u)
 /* Slots one frame may need: its pages and a GSO extra-info. */
 #define TX_SLOTS_MAX ((MAX_FRAME + PV_PAGE_SIZE - 1) / PV_PAGE_SIZE + 1)
 
@@ -165,15 +167,20 @@ void nf_mcast_add(struct nf_queue *q, const uint8_t addr[6])
     push_requests(&q->tx->req_prod, &q->tx->req_event, q->tx_prod, q->evt, q->tx_port);
 }
 
+bool nf_tx_room(const struct nf_queue *q)
+{
+    return q->tx_nfree >= TX_SLOTS_MAX && NF_TX_SIZE - (q->tx_prod - q->tx_cons) >= TX_SLOTS_MAX;
+}
+
 int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    bool queued = false;
+    int frames = 0;
     /* Room for the largest frame in ids and in ring slots, else wait. The
      * frame is read straight into the granted pages of the ids it will use
      * (as a guest kernel grants the skb's own pages: no copy here). */
-    while (q->tx_nfree >= TX_SLOTS_MAX && NF_TX_SIZE - (q->tx_prod - q->tx_cons) >= TX_SLOTS_MAX) {
+    while (nf_tx_room(q)) {
         struct virtio_net_hdr vh;
         struct iovec iov[1 + TX_PAGES_MAX];
         iov[0] = (struct iovec){&vh, VNET_LEN};
@@ -187,15 +194,17 @@ int nf_tx_from_tap(struct nf_queue *q, char *err, size_t errlen)
         if (n <= (ssize_t)(VNET_LEN + 14) || n > (ssize_t)(VNET_LEN + 65535))
             break; /* empty (or a frame the ring cannot carry: dropped) */
         queue_frame(q, &vh, (size_t)n - VNET_LEN);
-        queued = true;
-    }
-    if (queued)
+        /* Each frame at once: the backend copies it while we read the
+         * next (it notifies only when the backend asked, once per idle). */
         push_requests(&q->tx->req_prod, &q->tx->req_event, q->tx_prod, q->evt, q->tx_port);
-    return 0;
+        frames++;
+    }
+    return frames;
 }
 
 static int tx_responses(struct nf_queue *q, char *err, size_t errlen)
 {
+    int done = 0;
     for (;;) {
         RING_IDX prod = __atomic_load_n(&q->tx->rsp_prod, __ATOMIC_ACQUIRE);
         if ((RING_IDX)(prod - q->tx_cons) > (RING_IDX)(q->tx_prod - q->tx_cons)) {
@@ -213,11 +222,12 @@ static int tx_responses(struct nf_queue *q, char *err, size_t errlen)
                 return -1;
             }
             q->tx_free[q->tx_nfree++] = rsp.id;
+            done++;
         }
         __atomic_store_n(&q->tx->rsp_event, q->tx_cons + 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (__atomic_load_n(&q->tx->rsp_prod, __ATOMIC_ACQUIRE) == q->tx_cons)
-            return 0;
+            return done;
     }
 }
 
@@ -288,6 +298,7 @@ static void check_hash(struct nf_queue *q, const uint8_t *frame, size_t flen,
 static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
 {
     static struct rx_frame fr;
+    int done = 0;
     for (;;) {
         RING_IDX prod = __atomic_load_n(&q->rx->rsp_prod, __ATOMIC_ACQUIRE);
         if ((RING_IDX)(prod - q->rx_cons) > (RING_IDX)(q->rx_prod - q->rx_cons)) {
@@ -348,18 +359,30 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
                 check_hash(q, fr.iov[1].iov_base, fr.iov[1].iov_len, has_hash ? &hash : NULL);
                 deliver(q, &fr, first_flags, has_gso ? &gso : NULL);
             }
+            done++;
         }
         nf_rx_fill(q);
         __atomic_store_n(&q->rx->rsp_event, q->rx_cons + 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (__atomic_load_n(&q->rx->rsp_prod, __ATOMIC_ACQUIRE) == q->rx_cons)
-            return 0;
+            return done;
     }
 }
 
 int nf_poll_rings(struct nf_queue *q, char *err, size_t errlen)
 {
-    if (tx_responses(q, err, errlen) < 0 || rx_responses(q, err, errlen) < 0)
-        return -1;
-    return nf_tx_from_tap(q, err, errlen);
+    /* Round after round until one finds nothing to do: delivering ACKs to
+     * the tap lets the guest's TCP queue more frames at once, and answers
+     * come back while we read, so a return to poll() would find work. A
+     * bound keeps the other queues and the caller's checks served. */
+    for (unsigned round = 0; round < NF_POLL_ROUNDS; round++) {
+        int t = tx_responses(q, err, errlen);
+        int r = t < 0 ? -1 : rx_responses(q, err, errlen);
+        int f = r < 0 ? -1 : nf_tx_from_tap(q, err, errlen);
+        if (f < 0)
+            return -1;
+        if (t + r + f == 0)
+            break;
+    }
+    return 0;
 }

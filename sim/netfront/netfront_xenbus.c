@@ -216,7 +216,7 @@ int netfront_run(struct netfront *f, volatile int *stop, char *err, size_t errle
         for (unsigned i = 0; i < f->nq; i++) {
             struct nf_queue *q = &f->q[i];
             pfd[n++] = (struct pollfd){.fd = pv_evtchn_fd(q->evt), .events = POLLIN};
-            pfd[n++] = (struct pollfd){.fd = q->tap_fd, .events = POLLIN};
+            pfd[n++] = (struct pollfd){.fd = q->tap_fd, .events = nf_tx_room(q) ? POLLIN : 0};
         }
         int r = poll(pfd, n, 100);
         if (r < 0 && errno != EINTR) {
