@@ -20,12 +20,13 @@ static const struct {
     {"slots", true},         {"cross-page", true},    {"extra-type", true},  {"gso-size0", true},
     {"gso-type", true},      {"tx-overflow", true},   {"rx-overflow", true}, {"incomplete", true},
     {"ctrl-overflow", true}, {"legacy-slots", false}, {"size-chain", false}, {"too-short", false},
+    {"bad-gref", false},
 };
 
 const char *nf_hostile_rules(void)
 {
     return "slots cross-page extra-type gso-size0 gso-type tx-overflow rx-overflow incomplete "
-           "ctrl-overflow (with --hash) legacy-slots size-chain too-short";
+           "ctrl-overflow (with --hash) legacy-slots size-chain too-short bad-gref";
 }
 
 static netif_tx_request_t *slot(struct nf_queue *q)
@@ -99,6 +100,11 @@ int nf_hostile(struct netfront *f, const char *rule, char *err, size_t errlen)
         data(q, 1, 0, 0, 1000);
     } else if (!strcmp(rule, "too-short")) {
         data(q, 0, 0, 0, 10);
+    } else if (!strcmp(rule, "bad-gref")) {
+        /* A grant reference this guest never granted: the copy fails for
+         * this packet only. */
+        data(q, 0, 0, 0, 60);
+        q->tx->ring[(q->tx_prod - 1) & (NF_TX_SIZE - 1)].req.gref = 0x7ffffff0u;
     }
 
     if (!strcmp(rule, "ctrl-overflow")) {

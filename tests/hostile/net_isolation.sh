@@ -2,10 +2,12 @@
 # A misbehaving guest harms only its own vif, measured: one pvback-net serves
 # two good guests running iperf3 TCP between them, while hostile guests come
 # and go with every netfront attack (bad slot counts, cross-page, extra-info,
-# GSO, TX/RX/control producer overruns, truncated packets) and a guest that
+# GSO, TX/RX/control producer overruns, truncated packets, a bad grant
+# reference, a flood of writes to its own frontend nodes) and a guest that
 # stops taking frames (its netfront SIGSTOPped: no RX requests posted) is
 # flooded from the host (unbounded RX queueing, XSA-392). Asserted:
-#  - every fatal attack fails its vif with an error node, pvback-net lives;
+#  - every fatal attack fails its vif with an error node, a bad grant does
+#    not (that packet is answered with an error), pvback-net lives;
 #  - pvback-net's RSS stays bounded (growth under HOSTILE_RSS_MAX_KB) while
 #    frames for the stalled guest keep coming;
 #  - the good guests' TCP throughput during the attacks is within 20% of the
@@ -32,8 +34,21 @@ declare -A want=(
     [gso-type]="unknown GSO type" [tx-overflow]="TX producer index"
     [rx-overflow]="RX producer index" [incomplete]="continues past the last request"
     [ctrl-overflow]="control ring: producer index"
+    [bad-gref]="" [xenstore-flood]=""
 )
+# xenstore_flood DOMID: the guest writes its own vif frontend nodes, state
+# among them, as fast as it can (its connection, its quota): pvback-net
+# watches that directory (XSA-349: bounded watch events).
+xenstore_flood() {
+    local fe=/local/domain/$1/device/vif/0 i
+    for i in $(seq 1 50); do
+        XENSTORED_PATH="$SIM_DIR/dom$1.sock" xenstore-write "$fe/flood-$((i % 10))" "$i" \
+            "$fe/state" $((i % 7)) 2>/dev/null || true
+    done
+}
 # attack_loop ROUND: hostile guests one after the other until stop-attacks.
+# An empty want[] is not fatal: a bad grant is that packet's error (the vif
+# stays Connected), a flood costs only the guest's own device.
 attack_loop() {
     local n=0 rule g d node
     while [ ! -e "$SIM_DIR/stop-attacks" ]; do
@@ -41,13 +56,22 @@ attack_loop() {
             n=$((n + 1))
             g="h$1x$n"
             d=$(net_guest "$g" "mac=00:16:3e:00:0a:$(printf %02x $((n % 250))),bridge=xenbr0")
-            XENSIM_DOMID=$d XENSTORED_PATH="$SIM_DIR/dom$d.sock" timeout 60 \
-                "$PVBACK_BIN/pvback-netfront" --netns "xs-$g$NET_ID" --hostile "$rule" --hash \
-                >"$SIM_DIR/hostile.log" 2>&1 ||
-                { echo "$rule: $(cat "$SIM_DIR/hostile.log")" >"$SIM_DIR/attack-failed"; return 1; }
+            if [ "$rule" = xenstore-flood ]; then
+                xenstore_flood "$d"
+            else
+                XENSIM_DOMID=$d XENSTORED_PATH="$SIM_DIR/dom$d.sock" timeout 60 \
+                    "$PVBACK_BIN/pvback-netfront" --netns "xs-$g$NET_ID" --hostile "$rule" --hash \
+                    >"$SIM_DIR/hostile.log" 2>&1 ||
+                    { echo "$rule: $(cat "$SIM_DIR/hostile.log")" >"$SIM_DIR/attack-failed"; return 1; }
+            fi
             node=$(xenstore-read "error/backend/vif/$d/0/error" 2>/dev/null || true)
-            [[ $node == *"${want[$rule]}"* ]] ||
-                { echo "$rule: error node '$node'" >"$SIM_DIR/attack-failed"; return 1; }
+            if [ -n "${want[$rule]}" ]; then
+                [[ $node == *"${want[$rule]}"* ]] ||
+                    { echo "$rule: error node '$node'" >"$SIM_DIR/attack-failed"; return 1; }
+            elif [ "$rule" = bad-gref ] && [ -n "$node" ]; then
+                echo "$rule: a bad grant failed the vif: $node" >"$SIM_DIR/attack-failed"
+                return 1
+            fi
             "$XENSIM" --dir "$SIM_DIR" destroy "$g$NET_ID" >/dev/null
             ip netns del "xs-$g$NET_ID" 2>/dev/null || true
             echo $n >"$SIM_DIR/attacks-done"
