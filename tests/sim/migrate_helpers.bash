@@ -2,7 +2,9 @@
 # on top of lifecycle_helpers.bash: a second host B (xensim in MIG_B, dom0's
 # network in namespace HOSTNS_B with its own xenbr0, its own pvback-watch)
 # beside the usual one (A: SIM_DIR, HOSTNS); fio across a migration; what a
-# host must no longer hold once a guest left it. Each host has its own dom0
+# host must no longer hold once a guest left it. With PVBACK_VALGRIND=1, A's
+# daemon and pvback-watch run under valgrind (lc_start's), and A both saves
+# (A -> B) and restores (B -> A) the domain. Each host has its own dom0
 # namespace, as two hosts have their own networks: a pvback-watch removes
 # the taps of domains its xensim does not know.
 
