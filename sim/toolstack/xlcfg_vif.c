@@ -197,7 +197,9 @@ int xlcfg_parse_vif(const char *spec, struct xlcfg_vif *vif, char *err, size_t e
 
 /* "RATE[/s][@INTERVAL]" as libxlu reads it: RATE is a number with an optional
  * G/M/K (powers of 1000) and B (bytes) or b (bits) per second; INTERVAL a
- * number with s, ms or us (default s), 50 ms when absent. */
+ * number with s, ms or us (default s), 50 ms when absent. A rate below one
+ * byte per interval (1b/s) gives 0 bytes, as libxl computes it: netback then
+ * lets nothing out, as Linux netback does (never "unlimited"). */
 int xlcfg_vif_rate(const char *rate, uint64_t *bytes_per_interval, uint32_t *interval_usecs,
                    char *err, size_t errlen)
 {
