@@ -162,7 +162,10 @@ static void on_io(int err, struct nfs_context *nfs, void *data, void *private)
     if (err < 0) {
         if (!c->error)
             pv_warn("%s: %s at offset %" PRIu64 " failed: %s", st->r.name, op_name(req->op),
-                    req->offset + p->at, st->r.gave_up ? "no session" : nfs_get_error(nfs));
+                    req->offset + p->at,
+                    st->r.gave_up        ? "no session"
+                    : nfs_get_error(nfs) ? nfs_get_error(nfs)
+                                         : "?");
         if (!c->error)
             c->error = definite(err) && err != -EINVAL ? err : -EIO;
     } else if (req->op != PV_STORAGE_FLUSH && (uint64_t)err != part_len(c, p)) {
@@ -464,7 +467,10 @@ static struct pv_storage *nfs_store_open_url(const struct pv_storage_params *p, 
     for (unsigned int i = 0; (c = pv_remote_cmd_at(&st->r, i)); i++)
         c->st = st;
     update_socket(st);
-    pv_info("%s: NFSv%d, %" PRIu64 " bytes", st->r.name, st->url.version, st->r.base.info.size);
+    pv_info("%s: NFSv%d, %" PRIu64 " bytes, server READ/WRITE max %" PRIu64 "/%" PRIu64
+            " bytes, calls of %" PRIu64 "/%" PRIu64 " bytes",
+            st->r.name, st->url.version, st->r.base.info.size, (uint64_t)nfs_get_readmax(st->nfs),
+            (uint64_t)nfs_get_writemax(st->nfs), st->read_chunk, st->write_chunk);
     return &st->r.base;
 fail:
     nfs_store_close(&st->r.base);

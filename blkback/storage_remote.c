@@ -237,7 +237,8 @@ void pv_remote_session_lost(struct pv_remote_store *r, const char *why)
     if (r->down_since_ms)
         return;
     r->down_since_ms = pv_now_ms();
-    pv_warn("%s: session lost (%s); reconnecting", r->name, why);
+    pv_warn("%s: session lost (%s); reconnecting", r->name,
+            why && *why ? why : "the library gave no reason");
 }
 
 void pv_remote_session_back(struct pv_remote_store *r)
