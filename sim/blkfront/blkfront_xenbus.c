@@ -221,6 +221,8 @@ int bf_follow_home(struct blkfront *f)
         errno = EIO;
         return -1;
     }
+    fprintf(stderr, "blkfront: vbd %u: resumed in domain %u, %u requests replayed\n",
+            f->opts.devid, pv_platform_self_domid(), blkfront_in_flight(f));
     return 0;
 }
 

@@ -186,7 +186,10 @@ mig_fio_check() {
     wait "$MIG_FIO_PID" || { cat "$1" >&2; fail "fio failed across the migration $2"; }
     grep -q 'err= 0' "$1" || { cat "$1" >&2; fail "fio reported errors ($2)"; }
     grep -q 'verify:' "$1" && { cat "$1" >&2; fail "fio's verify failed ($2)"; }
-    echo "ok: fio with verify passed across the migration $2 ($(grep -m1 -o 'write: IOPS=[^,]*' "$1"))"
+    grep -q 'blkfront: vbd 51712: resumed in domain' "$1" ||
+        { cat "$1" >&2; fail "fio's blkfront did not resume ($2)"; }
+    echo "ok: fio with verify passed across the migration $2 ($(grep -m1 -o 'write: IOPS=[^,]*' "$1");" \
+        "$(grep -m1 -o '[0-9]* requests replayed' "$1"))"
 }
 
 # mig_net_check NS WHAT DIR: ping and a short iperf3 from the guest (its
