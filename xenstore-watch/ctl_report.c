@@ -1,6 +1,8 @@
 /* pvback-ctl's parsing of status reports and its table (see ctl_report.h). */
 #include "ctl_report.h"
 
+#include <dirent.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,25 @@ int ctl_parse_run_file(const char *name, struct ctl_key *key, const char **ext)
     key->kind[dash - name] = '\0';
     *ext = dot + 1;
     return 0;
+}
+
+void ctl_scan_run_dir(const char *dir,
+                      bool (*cb)(const char *name, const struct ctl_key *key, const char *ext,
+                                 void *arg),
+                      void *arg)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        struct ctl_key key;
+        const char *ext;
+        if (ctl_parse_run_file(de->d_name, &key, &ext) == 0 && !cb(de->d_name, &key, ext, arg))
+            break;
+    }
+    closedir(d);
 }
 
 struct ctl_proc *ctl_procs_get(struct ctl_procs *ps, const struct ctl_key *key)

@@ -44,6 +44,13 @@ struct ctl_procs {
 /* "vbd-3.sock" -> kind vbd, domid 3, ext "sock"; "vif-all.sock" -> domid -1.
  * -1 for any other name. ext points into name. */
 int ctl_parse_run_file(const char *name, struct ctl_key *key, const char **ext);
+/* Calls cb for every run file of dir that ctl_parse_run_file accepts (name,
+ * its key and extension), until cb returns false. Does nothing when dir
+ * cannot be read. */
+void ctl_scan_run_dir(const char *dir,
+                      bool (*cb)(const char *name, const struct ctl_key *key, const char *ext,
+                                 void *arg),
+                      void *arg);
 /* The entry for key, created if new; NULL on allocation failure. */
 struct ctl_proc *ctl_procs_get(struct ctl_procs *ps, const struct ctl_key *key);
 void ctl_procs_free(struct ctl_procs *ps);

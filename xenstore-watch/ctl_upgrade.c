@@ -4,7 +4,6 @@
  * was Connected before, Connected again. What the guests see: nothing; the
  * successor attaches to the live rings and replays the in-flight journal
  * (docs/hardening.md). */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -99,24 +98,29 @@ static int wait_successor(const char *run, struct target *t)
 /* The status reports of the processes matching kind/domid, read before the
  * upgrade, while the old processes still answer: each one's successor must
  * serve the same devices again before the upgrade counts as done. */
+struct before {
+    const char *run, *kind;
+    int domid;
+    struct ctl_procs *procs;
+};
+
+static bool read_one_before(const char *name, const struct ctl_key *key, const char *ext, void *arg)
+{
+    struct before *b = arg;
+    (void)name;
+    if (strcmp(ext, "sock") || (b->kind && strcmp(key->kind, b->kind)) ||
+        (b->domid >= 0 && key->domid != b->domid))
+        return true;
+    struct ctl_proc *p = ctl_procs_get(b->procs, key);
+    if (p)
+        read_report(b->run, p);
+    return p != NULL;
+}
+
 static void read_before(const char *run, const char *kind, int domid, struct ctl_procs *before)
 {
-    DIR *d = opendir(run);
-    struct dirent *de;
-
-    if (!d)
-        return;
-    while ((de = readdir(d))) {
-        struct ctl_key key;
-        const char *ext;
-        if (ctl_parse_run_file(de->d_name, &key, &ext) < 0 || strcmp(ext, "sock") ||
-            (kind && strcmp(key.kind, kind)) || (domid >= 0 && key.domid != domid))
-            continue;
-        struct ctl_proc *p = ctl_procs_get(before, &key);
-        if (p)
-            read_report(run, p);
-    }
-    closedir(d);
+    struct before b = {run, kind, domid, before};
+    ctl_scan_run_dir(run, read_one_before, &b);
 }
 
 /* Parses pvback-watch's answer into targets. -1 after a message. */

@@ -407,45 +407,42 @@ static bool is_backend_of(pid_t pid, enum watch_kind kind, uint32_t domid)
     return domid_ok && type_ok;
 }
 
+/* One pid file of the run directory: adopted when its process is still the
+ * backend of that domain, removed otherwise. */
+static bool adopt_one(const char *name, const struct ctl_key *key, const char *ext, void *arg)
+{
+    struct watch *w = arg;
+    int kind = watch_kind_from_name(key->kind);
+    if (strcmp(ext, "pid") || key->domid < 0 || kind < 0)
+        return true;
+    uint32_t domid = (uint32_t)key->domid;
+    char path[512], text[32] = "";
+    snprintf(path, sizeof(path), "%s/%s", w->run_dir, name);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(text, sizeof(text), f))
+            text[0] = '\0';
+        fclose(f);
+    }
+    long pid = atol(text);
+    if (pid <= 0 || !is_backend_of((pid_t)pid, kind, domid)) {
+        unlink(path);
+        return true;
+    }
+    struct watch_proc *p = proc_new(w, kind, domid);
+    if (!p)
+        return false;
+    p->pid = (pid_t)pid;
+    p->adopted = true;
+    p->state = PROC_RUNNING;
+    pv_timer_arm(p->timer, ADOPTED_POLL_MS, ADOPTED_POLL_MS);
+    pv_info("domain %u: adopted running %s backend (pid %ld)", domid, key->kind, pid);
+    return true;
+}
+
 void watch_proc_adopt(struct watch *w)
 {
-    DIR *d = opendir(w->run_dir);
-    struct dirent *de;
-
-    if (!d)
-        return;
-    while ((de = readdir(d))) {
-        struct ctl_key key;
-        const char *ext;
-        if (ctl_parse_run_file(de->d_name, &key, &ext) < 0 || strcmp(ext, "pid") || key.domid < 0)
-            continue;
-        int kind = watch_kind_from_name(key.kind);
-        uint32_t domid = (uint32_t)key.domid;
-        if (kind < 0)
-            continue;
-        char path[512], text[32] = "";
-        snprintf(path, sizeof(path), "%s/%s", w->run_dir, de->d_name);
-        FILE *f = fopen(path, "re");
-        if (f) {
-            if (!fgets(text, sizeof(text), f))
-                text[0] = '\0';
-            fclose(f);
-        }
-        long pid = atol(text);
-        if (pid <= 0 || !is_backend_of((pid_t)pid, kind, domid)) {
-            unlink(path);
-            continue;
-        }
-        struct watch_proc *p = proc_new(w, kind, domid);
-        if (!p)
-            break;
-        p->pid = (pid_t)pid;
-        p->adopted = true;
-        p->state = PROC_RUNNING;
-        pv_timer_arm(p->timer, ADOPTED_POLL_MS, ADOPTED_POLL_MS);
-        pv_info("domain %u: adopted running %s backend (pid %ld)", domid, key.kind, pid);
-    }
-    closedir(d);
+    ctl_scan_run_dir(w->run_dir, adopt_one, w);
 }
 
 void watch_proc_free_all(struct watch *w)

@@ -99,22 +99,8 @@ grep -q 'verify:' "$SIM_DIR/fio.log" && { cat "$SIM_DIR/fio.log" >&2; fail "fio'
 echo "ok: fio with verify passed across the upgrade ($(grep -m1 -o 'write: IOPS=[^,]*' "$SIM_DIR/fio.log"))"
 wait $client || fail "iperf3 failed across the upgrade: $(tail -20 "$SIM_DIR/iperf.json")"
 wait $server || true
-python3 - "$SIM_DIR/iperf.json" "$t_upgraded" <<'EOF' || fail "the TCP connection did not survive the upgrade"
-import json, sys
-r = json.load(open(sys.argv[1]))
-if "error" in r:
-    sys.exit("iperf3: " + r["error"])
-if len(r["start"]["connected"]) != 1:
-    sys.exit("iperf3 used %d connections" % len(r["start"]["connected"]))
-start = r["start"]["timestamp"]["timesecs"]
-after = [i["sum"]["bytes"] for i in r["intervals"]
-         if start + i["sum"]["start"] >= float(sys.argv[2])]
-if not after or sum(after) == 0:
-    sys.exit("no data after the upgrade; bytes per second: %s"
-             % [i["sum"]["bytes"] for i in r["intervals"]])
-print("ok: one TCP connection across the upgrade, %.0f Mbit/s on average, %d bytes after it"
-      % (r["end"]["sum_received"]["bits_per_second"] / 1e6, sum(after)))
-EOF
+python3 "$PVBACK_SRC/tests/sim/iperf_survived.py" "$SIM_DIR/iperf.json" "$t_upgraded" \
+    "the upgrade" || fail "the TCP connection did not survive the upgrade"
 expect_eq "the guest's NIC driver connections" "$(grep -c '^connected eth0' "$SIM_DIR/up$LC_ID.kernel.log")" 1
 
 # --- one kind of one guest; bad requests ----------------------------------
