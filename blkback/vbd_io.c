@@ -36,58 +36,24 @@ static void finish(struct vbd_req *q, int16_t status)
     vbd_ring_complete(q, status);
 }
 
-/* Copies the segment descriptors of the indirect pages into segs through
- * the persistent grant cache, as Linux blkback does (a frontend keeps
- * reusing the same few indirect pages, so mapping them per request would
- * cost two grant operations each time). Returns 1 when copied, 0 when the
- * cache is full (the caller maps them for this request), or -1 after
- * answering q for a bad grant. */
-static int copy_indirect_cached(struct vbd_req *q, struct pgrant_cache *pgc,
-                                struct blkif_request_segment *segs)
-{
-    const size_t per_page = PV_PAGE_SIZE / sizeof(segs[0]);
-    for (unsigned int i = 0; i < q->op.nr_indirect_pages; i++) {
-        int16_t st;
-        struct pgrant *p = pgrant_get(pgc, q->op.indirect_grefs[i], &st);
-        if (!p) {
-            if (st != GNTST_okay) {
-                bad_grant(q, "cannot map an indirect page", q->op.indirect_grefs[i], st);
-                return -1;
-            }
-            pgrant_purge(pgc);
-            return 0;
-        }
-        size_t first = i * per_page, n = q->op.nr_segs - first;
-        memcpy(segs + first, p->page, (n < per_page ? n : per_page) * sizeof(segs[0]));
-        pgrant_put(pgc, p);
-    }
-    return 1;
-}
-
 /* Copies the segment descriptors out of the indirect pages once, then
  * validates that private copy. Returns 0, or -1 after completing q. */
 static int fetch_indirect(struct vbd_req *q)
 {
     struct vbd *v = vbd_ring_vbd(q->ring);
-    struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
     struct blkif_request_segment segs[BLKIF_OP_MAX_SEGS];
-    int copied = pgc ? copy_indirect_cached(q, pgc, segs) : 0;
-    if (copied < 0)
+    int16_t status[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+    void *pages = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), q->op.nr_indirect_pages,
+                             q->op.indirect_grefs, false, status);
+    if (!pages) {
+        unsigned int bad = 0;
+        while (bad + 1u < q->op.nr_indirect_pages && status[bad] == GNTST_okay)
+            bad++;
+        bad_grant(q, "cannot map an indirect page", q->op.indirect_grefs[bad], status[bad]);
         return -1;
-    if (!copied) {
-        int16_t status[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
-        void *pages = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), q->op.nr_indirect_pages,
-                                 q->op.indirect_grefs, false, status);
-        if (!pages) {
-            unsigned int bad = 0;
-            while (bad + 1u < q->op.nr_indirect_pages && status[bad] == GNTST_okay)
-                bad++;
-            bad_grant(q, "cannot map an indirect page", q->op.indirect_grefs[bad], status[bad]);
-            return -1;
-        }
-        memcpy(segs, pages, q->op.nr_segs * sizeof(segs[0]));
-        pv_gnt_unmap(v->gnt, pages, q->op.nr_indirect_pages);
     }
+    memcpy(segs, pages, q->op.nr_segs * sizeof(segs[0]));
+    pv_gnt_unmap(v->gnt, pages, q->op.nr_indirect_pages);
 
     const char *why = NULL;
     int16_t st = blkif_req_parse_indirect(&q->op, &v->props, segs, &why);
