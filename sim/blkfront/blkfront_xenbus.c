@@ -146,20 +146,11 @@ struct blkfront *blkfront_open(const struct blkfront_opts *opts, char *err, size
     if (!f->opts.timeout_ms)
         f->opts.timeout_ms = 10000;
     f->abi = opts->x86_32 ? BLKIF_ABI_X86_32 : BLKIF_ABI_X86_64;
-    if (fe_bus_open(&f->bus, "vbd", opts->devid, f->opts.timeout_ms, err, errlen) < 0) {
+    if (fe_bus_open(&f->bus, "vbd", opts->devid, f->opts.timeout_ms, &f->shr, err, errlen) < 0) {
         free(f);
         return NULL;
     }
-    f->shr = pv_gntshr_open();
-    if (!f->shr) {
-        snprintf(err, errlen, "cannot open the grant-sharing device: %s", strerror(errno));
-        blkfront_close(f);
-        return NULL;
-    }
-    /* A driver (re)starting: Initialising, which also makes a backend left
-     * Closed by an earlier user of the device go back to InitWait. */
-    if (fe_set_state(&f->bus, XenbusStateInitialising, err, errlen) < 0 ||
-        negotiate(f, err, errlen) < 0) {
+    if (negotiate(f, err, errlen) < 0) {
         blkfront_close(f);
         return NULL;
     }
@@ -221,8 +212,8 @@ int bf_follow_home(struct blkfront *f)
         errno = EIO;
         return -1;
     }
-    fprintf(stderr, "blkfront: vbd %u: resumed in domain %u, %u requests replayed\n",
-            f->opts.devid, pv_platform_self_domid(), blkfront_in_flight(f));
+    fprintf(stderr, "blkfront: vbd %u: resumed in domain %u, %u requests replayed\n", f->opts.devid,
+            pv_platform_self_domid(), blkfront_in_flight(f));
     return 0;
 }
 

@@ -54,8 +54,8 @@ static int connect_xs(struct fe_bus *b, char *err, size_t errlen)
     return 0;
 }
 
-int fe_bus_open(struct fe_bus *b, const char *kind, uint32_t devid, unsigned timeout_ms, char *err,
-                size_t errlen)
+int fe_bus_open(struct fe_bus *b, const char *kind, uint32_t devid, unsigned timeout_ms,
+                struct pv_gntshr **shr, char *err, size_t errlen)
 {
     memset(b, 0, sizeof(*b));
     b->kind = kind;
@@ -63,7 +63,23 @@ int fe_bus_open(struct fe_bus *b, const char *kind, uint32_t devid, unsigned tim
     b->timeout_ms = timeout_ms;
     /* Where we start is home (0 on xen, where the guest kernel moves us). */
     b->home_epoch = pv_platform_home_epoch();
-    return connect_xs(b, err, errlen);
+    if (connect_xs(b, err, errlen) < 0)
+        return -1;
+    *shr = pv_gntshr_open();
+    if (!*shr) {
+        snprintf(err, errlen, "cannot open the grant-sharing device: %s", strerror(errno));
+        fe_bus_close(b);
+        return -1;
+    }
+    /* A driver (re)starting: Initialising, which also makes a backend left
+     * Closed by an earlier user of the device go back to InitWait. */
+    if (fe_set_state(b, XenbusStateInitialising, err, errlen) < 0) {
+        pv_gntshr_close(*shr);
+        *shr = NULL;
+        fe_bus_close(b);
+        return -1;
+    }
+    return 0;
 }
 
 void fe_bus_close(struct fe_bus *b)

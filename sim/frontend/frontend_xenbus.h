@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform.h"
 #include "xs.h"
 
 struct fe_bus {
@@ -25,11 +26,12 @@ struct fe_bus {
     uint32_t home_epoch; /* pv_platform_home_epoch() we are connected in */
 };
 
-/* Connects to xenstore and reads where the backend is (device/<kind>/<devid>
- * of this domain: backend, backend-id). -1 with a message in err (nothing
- * left open). */
-int fe_bus_open(struct fe_bus *b, const char *kind, uint32_t devid, unsigned timeout_ms, char *err,
-                size_t errlen);
+/* A driver starting: connects to xenstore, reads where the backend is
+ * (device/<kind>/<devid> of this domain: backend, backend-id), opens the
+ * grant-sharing handle (*shr) and writes Initialising. -1 with a message in
+ * err (nothing left open). */
+int fe_bus_open(struct fe_bus *b, const char *kind, uint32_t devid, unsigned timeout_ms,
+                struct pv_gntshr **shr, char *err, size_t errlen);
 void fe_bus_close(struct fe_bus *b);
 
 uint64_t fe_now_ms(void);

@@ -187,18 +187,11 @@ struct netfront *netfront_open(const struct netfront_opts *opts, char *err, size
     if (!f->opts.timeout_ms)
         f->opts.timeout_ms = 10000;
     snprintf(f->ifname, sizeof(f->ifname), "%s", opts->ifname ? opts->ifname : "eth0");
-    if (fe_bus_open(&f->bus, "vif", opts->handle, f->opts.timeout_ms, err, errlen) < 0) {
+    if (fe_bus_open(&f->bus, "vif", opts->handle, f->opts.timeout_ms, &f->shr, err, errlen) < 0) {
         free(f);
         return NULL;
     }
-    f->shr = pv_gntshr_open();
-    if (!f->shr) {
-        snprintf(err, errlen, "cannot open the grant-sharing device: %s", strerror(errno));
-        netfront_close(f);
-        return NULL;
-    }
-    if (fe_set_state(&f->bus, XenbusStateInitialising, err, errlen) < 0 ||
-        negotiate(f, false, err, errlen) < 0) {
+    if (negotiate(f, false, err, errlen) < 0) {
         netfront_close(f);
         return NULL;
     }
