@@ -11,6 +11,18 @@ source "$PVBACK_SRC/tests/sim/migrate_helpers.bash"
 command -v iperf3 >/dev/null || fail "iperf3 is not installed"
 
 mig_start
+
+# --- errors, with nothing moved ------------------------------------------------
+out=$("$XENSIM" migrate "nosuch$LC_ID" "$MIG_B" 2>&1) && fail "migrating an unknown guest succeeded"
+expect_eq "unknown guest" "$out" "xensim: no domain named 'nosuch$LC_ID'"
+out=$("$XENSIM" migrate Domain-0 "$MIG_B" 2>&1) && fail "migrating Domain-0 succeeded"
+expect_eq "Domain-0" "$out" "xensim: Domain-0 cannot be migrated"
+out=$("$XENSIM" migrate x "$SIM_DIR/none" 2>&1) && fail "migrating to no xensim succeeded"
+expect_eq "no destination" "$out" "xensim: migrate: no xensim running in $SIM_DIR/none"
+rc=0
+"$XENSIM" migrate x >/dev/null 2>&1 || rc=$?
+expect_eq "usage" "$rc" 2
+
 # A domain on B first, so that the guest gets another domid there.
 pad=$(mig_pad_domain "$MIG_B")
 
