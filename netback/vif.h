@@ -31,7 +31,12 @@
  * holds of guest data at any time (XSA-392: bounded). */
 #define VIF_BATCH_PKTS  64u
 #define VIF_ARENA_BYTES (1024u * 1024u)
-#define VIF_MCAST_MAX   64u /* multicast filter entries (Linux: XEN_NETBK_MCAST_MAX) */
+/* The TX side's arena: guest data one batch copies before its frames go to
+ * the tap. Smaller batches answer the guest sooner (its ring holds only 14
+ * frames of 64 KiB) and stay in cache for the tap write: 256 KiB measured
+ * faster than 1 MiB (less CPU per MB in 8 runs of 8, more Gbit/s in 6). */
+#define VIF_TX_ARENA_BYTES (256u * 1024u)
+#define VIF_MCAST_MAX      64u /* multicast filter entries (Linux: XEN_NETBK_MCAST_MAX) */
 
 struct vif_config {
     unsigned max_queues;

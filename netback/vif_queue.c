@@ -214,7 +214,7 @@ int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir)
         q->rx_port = (uint32_t)p;
     }
 
-    q->tx_arena = malloc(VIF_ARENA_BYTES);
+    q->tx_arena = malloc(VIF_TX_ARENA_BYTES);
     q->rx_arena = malloc(VIF_ARENA_BYTES);
     q->tx_segs = calloc(VIF_BATCH_PKTS * NETIF_TXREQ_MAX_FRAGS, sizeof(*q->tx_segs));
     q->tx_pkts = calloc(VIF_BATCH_PKTS, sizeof(*q->tx_pkts));

@@ -197,7 +197,7 @@ static bool take_packet(struct vif_queue *q, RING_IDX prod, unsigned *npkts, uns
         return true;
     }
     size_t need = TX_HEADROOM + p.len;
-    if (*npkts == VIF_BATCH_PKTS || *pos + need > VIF_ARENA_BYTES)
+    if (*npkts == VIF_BATCH_PKTS || *pos + need > VIF_TX_ARENA_BYTES)
         return false; /* flush, then come back to this packet */
     if (!rate_allows(q, p.len)) {
         *stop = true;
