@@ -158,10 +158,15 @@ mig_ns() {
 
 # mig_migrate NAME FROM TO: xensim migrate (as xl, in the source's dom0
 # namespace, the destination's steps in its own); prints the new domid.
+# With PVBACK_VALGRIND=1 the CLI runs under valgrind (an error or a leak
+# fails the migration).
 mig_migrate() {
-    local to_ns
+    local to_ns vg=()
     to_ns=$(mig_ns "$3")
-    mig_in_ns "$2" "$XENSIM" migrate "$1$LC_ID" "$3" ${to_ns:+--netns "$to_ns"}
+    [ "${PVBACK_VALGRIND:-0}" != 1 ] ||
+        vg=(valgrind -q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite,indirect
+            --errors-for-leak-kinds=definite,indirect)
+    mig_in_ns "$2" "${vg[@]}" "$XENSIM" migrate "$1$LC_ID" "$3" ${to_ns:+--netns "$to_ns"}
 }
 
 # mig_fio_start DIR NAME LOG CONNECTED_LINE WATCH_LOG: random writes with
@@ -171,10 +176,12 @@ mig_migrate() {
 mig_fio_start() {
     local dir=$1
     shift
-    local before
+    local before loops=1
     before=$(grep -c "$3" "$4" || true)
+    # The CLI under valgrind takes seconds to start: fio must outlast that.
+    [ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
     XENSIM_DIR=$dir lc_fio "$1" --name=migrate --size=96M --rw=randwrite --bs=4k --iodepth=16 \
-        --verify=crc32c --verify_fatal=1 >"$2" 2>&1 &
+        --verify=crc32c --verify_fatal=1 --loops=$loops >"$2" 2>&1 &
     MIG_FIO_PID=$!
     lc_wait 20 "fio connected" eval "[ \$(grep -c '$3' '$4') -gt $before ]"
     sleep 0.3
