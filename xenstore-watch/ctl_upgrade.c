@@ -203,8 +203,14 @@ int ctl_upgrade(const char *run, const char *kind, int domid)
     free(answer);
     ctl_procs_free(&before);
     if (answered && n == 0) {
-        printf("no running backend%s to upgrade\n", domid < 0 && !kind ? "s" : " matches");
-        rc = domid < 0 ? 0 : 1; /* a named guest without backends is an error */
+        /* A named guest without backends is an error; a host without any
+         * is not. */
+        if (domid < 0) {
+            printf("no running backends to upgrade\n");
+        } else {
+            fprintf(stderr, "pvback-ctl: no running backend matches\n");
+            rc = 1;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         struct target *t = &ts[i];

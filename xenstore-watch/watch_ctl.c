@@ -13,7 +13,6 @@
  * started again from its command as soon as it exited, since its guest
  * still has devices; the successor attaches to the live rings. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,24 +28,9 @@
  * after this long, so that it cannot hold the daemon. */
 #define CTL_READ_TIMEOUT_MS 1000
 
-struct reply {
-    char text[4096];
-    size_t len;
-};
-
-static void reply_add(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply_add(struct reply *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(r->text + r->len, sizeof(r->text) - r->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        r->len = r->len + (size_t)n < sizeof(r->text) ? r->len + (size_t)n : sizeof(r->text) - 1;
-}
-
-/* Carries out one request line into r. */
-static void handle(struct watch *w, char *line, struct reply *r)
+/* Carries out one request line, answering on fd line by line (any number
+ * of processes; SIGPIPE is ignored and a send timeout is set). */
+static void handle(struct watch *w, char *line, int fd)
 {
     char verb[16], kind_s[16], dom_s[16];
     int kind = -1;
@@ -55,16 +39,16 @@ static void handle(struct watch *w, char *line, struct reply *r)
 
     line[strcspn(line, "\r\n")] = '\0';
     if (sscanf(line, "%15s %15s %15s", verb, kind_s, dom_s) != 3 || strcmp(verb, "upgrade")) {
-        reply_add(r, "error unknown request '%.64s' (expected: upgrade KIND DOMID)\n", line);
+        dprintf(fd, "error unknown request '%.64s' (expected: upgrade KIND DOMID)\n", line);
         return;
     }
     if (strcmp(kind_s, "all") && (kind = watch_kind_from_name(kind_s)) < 0) {
-        reply_add(r, "error kind '%s': expected vbd, vbd3, vif or all\n", kind_s);
+        dprintf(fd, "error kind '%s': expected vbd, vbd3, vif or all\n", kind_s);
         return;
     }
     all_doms = !strcmp(dom_s, "all");
     if (!all_doms && pv_parse_u64(dom_s, 0, 0x7fef, &domid) < 0) {
-        reply_add(r, "error domain '%s': expected a domid or all\n", dom_s);
+        dprintf(fd, "error domain '%s': expected a domid or all\n", dom_s);
         return;
     }
     for (struct watch_proc *p = w->procs, *next; p; p = next) {
@@ -75,9 +59,9 @@ static void handle(struct watch *w, char *line, struct reply *r)
         uint32_t d = p->domid;
         pid_t pid = watch_proc_restart(w, p);
         if (pid > 0)
-            reply_add(r, "restarting %s %u %ld\n", watch_kind_name(k), d, (long)pid);
+            dprintf(fd, "restarting %s %u %ld\n", watch_kind_name(k), d, (long)pid);
     }
-    reply_add(r, "end\n");
+    dprintf(fd, "end\n");
 }
 
 static void on_client(int fd, uint32_t events, void *arg)
@@ -101,13 +85,8 @@ static void on_client(int fd, uint32_t events, void *arg)
         len += (size_t)n;
     }
     line[len] = '\0';
-    if (memchr(line, '\n', len)) {
-        struct reply r = {.len = 0};
-        r.text[0] = '\0';
-        handle(w, line, &r);
-        if (send(c, r.text, r.len, MSG_NOSIGNAL) < 0)
-            pv_warn("control socket: %s", strerror(errno));
-    }
+    if (memchr(line, '\n', len))
+        handle(w, line, c);
     close(c);
 }
 

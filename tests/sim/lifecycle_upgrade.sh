@@ -113,6 +113,16 @@ out=$(ctl upgrade 4000 2>&1) && fail "upgrade of a guest without backends succee
 [[ $out == *"no running backend matches"* ]] || fail "upgrade 4000: '$out'"
 out=$(ctl upgrade --type disk 2>&1) && fail "--type disk accepted"
 [[ $out == *"--type 'disk': expected vbd, vbd3 or vif"* ]] || fail "--type disk: '$out'"
+# pvback-watch's control socket refuses what pvback-ctl would not send
+out=$(python3 - "$SIM_DIR/pvback/watch.sock" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"upgrade disk 1\n")
+print(s.recv(4096).decode().strip())
+EOF
+)
+expect_eq "answer to a bad request" "$out" "error kind 'disk': expected vbd, vbd3, vif or all"
 lc_stop_watch || fail "pvback-watch exit"
 out=$(ctl upgrade 2>&1) && fail "upgrade without pvback-watch succeeded: $out"
 [[ $out == *"pvback-watch is not running"* ]] || fail "upgrade without pvback-watch: '$out'"
