@@ -59,9 +59,7 @@ fio_pid=$!
 lc_wait 20 "fio connected again" eval "[ \$(grep -c 'vbd/$d/51712: .*-> Connected' '$SIM_DIR/watch.log') -ge 2 ]"
 sleep 0.3
 # Its kernel and fio die at once: nothing is closed by the guest.
-for p in $(lc_sim_procs | awk '/xensim-guest|fio/ {print $1}'); do
-    kill -9 "$p"
-done
+lc_kill_guest_side 'xensim-guest|fio'
 wait $fio_pid 2>/dev/null || true
 t0=$(date +%s%N)
 "$XENSIM" destroy "cg$LC_ID" || fail "destroy"

@@ -161,6 +161,15 @@ lc_sim_procs() {
     done
 }
 
+# lc_kill_guest_side REGEX: SIGKILLs this xensim's guest-side programs whose
+# command line matches REGEX (a guest dying without closing anything).
+lc_kill_guest_side() {
+    local p
+    for p in $(lc_sim_procs 2>/dev/null | awk -v re="$1" '$0 ~ re {print $1}'); do
+        kill -9 "$p" 2>/dev/null || true
+    done
+}
+
 # lc_hv_state: the hypervisor part of `xensim dump`.
 lc_hv_state() {
     "$XENSIM" dump | sed -n '/^# hypervisor/,$p' | tail -n +2

@@ -60,9 +60,7 @@ lc_fio sb --name=dying --size=32M --rw=randwrite --bs=4k --iodepth=32 --time_bas
 fio_pid=$!
 lc_wait 20 "the journal of the second connection" eval "ls '$jdir' | grep -q -- '-q0'"
 sleep 0.5
-for p in $(lc_sim_procs | awk '/fio/ {print $1}'); do
-    kill -9 "$p"
-done
+lc_kill_guest_side fio
 wait $fio_pid 2>/dev/null || true
 [ -n "$(ls "$jdir")" ] || fail "no journal file before the destroy"
 "$XENSIM" destroy "sb$LC_ID" || fail "destroy"
