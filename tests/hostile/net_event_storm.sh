@@ -5,16 +5,20 @@
 # while two good guests run iperf3 through the same pvback-net. Asserted:
 #  - pvback-net alive, its RSS bounded;
 #  - the storm is bounded: pvback-net's CPU time during the storm windows
-#    stays under HOSTILE_STORM_CPU_MAX percent of one core above what it
-#    uses in the unattacked windows (it must not spin on empty rings);
-#  - the good guests keep 80% of their unattacked throughput (plain build;
-#    reported under ASan, see hostile_check_throughput).
+#    stays under HOSTILE_STORM_CPU_MAX (50) percent of one core above what it
+#    uses in the unattacked windows. A backend that spun on the storm would
+#    take the whole core; pvback-net has no explicit storm throttle (as
+#    pvback-blk has): the event channel coalesces notifications and an empty
+#    ring costs one look per wakeup. Seen: +5% to +29% of a core for 0.3 to
+#    4.5 million notifications a second;
+#  - the good guests keep 80% of their unattacked throughput (in every
+#    build: 142-143% "kept" was seen under ASan, i.e. within the noise).
 # The attacker runs as SCHED_IDLE (chrt --idle): on two cores its own loop
 # would otherwise take the good guests' CPU, which measures the machine, not
 # pvback-net (a Xen guest spins on its own vCPU, not on dom0's).
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
 source "$PVBACK_SRC/tests/hostile/net_hostile.bash"
-cpu_max=${HOSTILE_STORM_CPU_MAX:-30}
+cpu_max=${HOSTILE_STORM_CPU_MAX:-50}
 
 net_start_sim
 net_start_backend

@@ -78,23 +78,25 @@ hostile_attack_stop() {
     loop=
 }
 
-# hostile_check_throughput: the medians of base[] and hit[]; the good guests
-# must keep 80% in the plain build. In a sanitizer build everything the
-# attack makes pvback-net do costs several times its normal CPU, on the same
-# two cores the good guests' iperf3 runs on, so the ratio measures ASan more
-# than isolation (net_isolation: 71-74% seen): it is reported there.
+# hostile_check_throughput [--report-under-asan]: the medians of base[] and
+# hit[]; the good guests must keep 80%. With --report-under-asan the ratio is
+# only reported in a sanitizer build: for a test that showed it cannot hold
+# there (net_isolation: every hostile guest's setup and teardown in the
+# shared pvback-net costs several times its normal CPU on the same two cores
+# the good guests' iperf3 runs on; 71-74% seen). The other tests assert it
+# in every build.
 hostile_check_throughput() {
     local mb mh
     mb=$(median "${base[@]}")
     mh=$(median "${hit[@]}")
     echo "good guests Mbit/s unattacked: ${base[*]} (median $mb); attacked: ${hit[*]} (median $mh)"
-    if ldd "$PVBACK_BIN/pvback-net" | grep -q libasan; then
-        echo "sanitizer build: throughput kept $((mh * 100 / mb))% (asserted in the plain build only)"
+    KEPT=$((mh * 100 / mb))
+    if [ "${1:-}" = --report-under-asan ] && ldd "$PVBACK_BIN/pvback-net" | grep -q libasan; then
+        echo "sanitizer build: throughput kept $KEPT% (asserted in the plain build only)"
     else
         [ $((mh * 100)) -ge $((mb * 80)) ] ||
             fail "the good guests lost more than 20% of their throughput ($mh vs $mb Mbit/s)"
     fi
-    KEPT=$((mh * 100 / mb))
 }
 
 # hostile_check_rss RSS0 RSS1: pvback-net's growth under HOSTILE_RSS_MAX_KB.
