@@ -84,14 +84,17 @@ hostile_attack_stop() {
 # there (net_isolation: every hostile guest's setup and teardown in the
 # shared pvback-net costs several times its normal CPU on the same two cores
 # the good guests' iperf3 runs on; 71-74% seen). The other tests assert it
-# in every build.
+# in every build, but not with pvback-net under valgrind (PVBACK_VALGRIND=1,
+# run for the memory checks): there it measures valgrind.
 hostile_check_throughput() {
     local mb mh
     mb=$(median "${base[@]}")
     mh=$(median "${hit[@]}")
     echo "good guests Mbit/s unattacked: ${base[*]} (median $mb); attacked: ${hit[*]} (median $mh)"
     KEPT=$((mh * 100 / mb))
-    if [ "${1:-}" = --report-under-asan ] && ldd "$PVBACK_BIN/pvback-net" | grep -q libasan; then
+    if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
+        echo "under valgrind: throughput kept $KEPT% (what valgrind allows; not asserted)"
+    elif [ "${1:-}" = --report-under-asan ] && ldd "$PVBACK_BIN/pvback-net" | grep -q libasan; then
         echo "sanitizer build: throughput kept $KEPT% (asserted in the plain build only)"
     else
         [ $((mh * 100)) -ge $((mb * 80)) ] ||
