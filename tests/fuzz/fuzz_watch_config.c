@@ -6,13 +6,15 @@
  *
  * Invariants: a refusal has a message; the configuration always stays
  * valid (strings terminated, numbers within their documented ranges, claims
- * one of auto/yes/no, a platform that is "", xen or sim:DIR); and what is
+ * one of auto/yes/no, a platform that is "", xen or sim:DIR, a backend user
+ * the backends accept); and what is
  * claimed follows the claims: yes always, no never, auto vbd and vif only
  * without the kernel backend, vbd3 always. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "sandbox.h"
 #include "watch_config.h"
 
 static void check_cfg(const struct watch_config *c)
@@ -36,6 +38,16 @@ static void check_cfg(const struct watch_config *c)
         FUZZ_CHECK(c->claim[k] == CLAIM_AUTO || c->claim[k] == CLAIM_YES || c->claim[k] == CLAIM_NO,
                    "claim %d", c->claim[k]);
         FUZZ_CHECK(watch_kind_from_name(watch_kind_name(k)) == k, "kind %d does not round-trip", k);
+    }
+    /* The backends' sandbox: only a user spec the backends will take. */
+    FUZZ_CHECK_FIELD(c->user);
+    FUZZ_CHECK(c->seccomp == CLAIM_AUTO || c->seccomp == CLAIM_YES || c->seccomp == CLAIM_NO,
+               "seccomp %d", c->seccomp);
+    if (watch_user_on(c)) {
+        struct pv_sandbox sb = PV_SANDBOX_INIT;
+        char why[200];
+        FUZZ_CHECK(pv_sandbox_parse_user(c->user, 1, &sb, why, sizeof(why)) == 0,
+                   "user '%s' kept but refused: %s", c->user, why);
     }
     for (int loaded = 0; loaded < 4; loaded++) {
         bool blk = loaded & 1, net = loaded & 2;
