@@ -25,15 +25,8 @@ for t in fio iscsi-perf nfs-cat; do
     command -v $t >/dev/null || fail "$t is not installed (scripts/install-deps)"
 done
 
-bench_cleanup() {
-    local rc=$?
-    set +e # a cleanup goes all the way; "(exit $rc)" below only hands rc on
-    srv_cleanup
-    (exit $rc)
-    blk_cleanup
-}
 blk_start_sim
-trap bench_cleanup EXIT
+trap srv_blk_cleanup EXIT
 [[ " $KINDS " != *" iscsi "* ]] || srv_tgtd_start 256M
 [[ " $KINDS " != *" nfs "* ]] || srv_nfs_start 256M
 blk_start_backend

@@ -228,6 +228,16 @@ srv_cleanup() {
     fi
 }
 
+# srv_blk_cleanup: the EXIT trap of a script that runs servers and pvback-blk
+# on xensim (blk_helpers.bash): servers first, then the simulation, handing
+# the script's exit status on.
+srv_blk_cleanup() {
+    local rc=$?
+    set +e # a cleanup goes all the way, whatever fails in it
+    srv_cleanup
+    blk_cleanup "$rc"
+}
+
 # remote_check ARGS...: pvback-remote-check (tests/sim/remote_check.c), under
 # valgrind when PVBACK_VALGRIND=1 (any memory error or leak: exit 97).
 remote_check() {

@@ -19,14 +19,8 @@ if ldd "$engine" | grep libasan >/dev/null; then # not -q: ldd would die of SIGP
         ASAN_OPTIONS=detect_leaks=0)
 fi
 
-remote_cleanup() {
-    local rc=$?
-    set +e # a cleanup goes all the way, whatever fails in it
-    srv_cleanup
-    blk_cleanup "$rc"
-}
 blk_start_sim
-trap remote_cleanup EXIT
+trap srv_blk_cleanup EXIT
 srv_tgtd_start 48M
 srv_nfs_start 48M
 

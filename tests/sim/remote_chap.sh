@@ -8,14 +8,8 @@
 source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
 source "$PVBACK_SRC/tests/sim/lib_servers.sh"
 
-chap_cleanup() {
-    local rc=$?
-    set +e # a cleanup goes all the way, whatever fails in it
-    srv_cleanup
-    blk_cleanup "$rc"
-}
 blk_start_sim
-trap chap_cleanup EXIT
+trap srv_blk_cleanup EXIT
 srv_tgtd_start 16M pvuser s3cret-pass
 blk_start_backend
 devid=51712
