@@ -95,5 +95,14 @@ int nf_ctrl_configure(struct netfront *f, char *err, size_t errlen)
              errlen) < 0 ||
         call(f, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, f->hash.flags, 0, 0, err, errlen) < 0)
         return -1;
+    /* Hashing starts with the SET_HASH_FLAGS answer, but frames already on
+     * the RX rings were steered before it (e.g. IGMP reports the bridge
+     * sends while we configure): they rightly carry no hash. netif.h orders
+     * nothing between the rings; pvback steers a frame when it places it and
+     * publishes what it placed before it answers another ring, so every
+     * response past the RX producer index read now saw this configuration.
+     * Only those are checked. */
+    for (unsigned i = 0; i < f->nq; i++)
+        f->q[i].rx_hash_from = __atomic_load_n(&f->q[i].rx->rsp_prod, __ATOMIC_ACQUIRE);
     return 0;
 }

@@ -35,6 +35,9 @@ struct nf_queue {
     /* RX frames, those with a HASH extra-info, those whose hash or queue
      * disagrees with the configuration we gave. */
     uint64_t rx_frames, rx_hashed, rx_hash_wrong, rx_misrouted;
+    /* The first RX response steered under that configuration (those before
+     * it may predate it: nf_ctrl_configure). */
+    RING_IDX rx_hash_from;
 };
 
 struct netfront {

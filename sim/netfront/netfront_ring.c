@@ -268,14 +268,15 @@ static void deliver(struct nf_queue *q, struct rx_frame *fr, uint16_t flags,
     }
 }
 
-/* With the control ring in use: counts the frame, and whether its hash and
- * its queue are what our configuration says. */
-static void check_hash(struct nf_queue *q, const uint8_t *frame, size_t flen,
+/* With the control ring in use: counts the frame (its first response at
+ * index at), and whether its hash and its queue are what our configuration
+ * says, once that configuration is known to be in effect. */
+static void check_hash(struct nf_queue *q, RING_IDX at, const uint8_t *frame, size_t flen,
                        const netif_extra_info_t *ex)
 {
     struct netfront *f = q->f;
     q->rx_frames++;
-    if (!f->ctrl_on)
+    if (!f->ctrl_on || (int32_t)(at - q->rx_hash_from) < 0)
         return;
     uint32_t want;
     uint8_t type;
@@ -314,6 +315,7 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
             bool has_gso = false, has_hash = false, more = true, first = true, bad = false;
             fr.n = 1;
             fr.len = 0;
+            RING_IDX at = q->rx_cons;
             while (more) {
                 if (q->rx_cons == prod) {
                     snprintf(err, errlen, "queue %u: RX packet cut at response %u", q->idx, prod);
@@ -356,7 +358,7 @@ static int rx_responses(struct nf_queue *q, char *err, size_t errlen)
                 first = false;
             }
             if (!bad && fr.n > 1 && fr.len >= 14) {
-                check_hash(q, fr.iov[1].iov_base, fr.iov[1].iov_len, has_hash ? &hash : NULL);
+                check_hash(q, at, fr.iov[1].iov_base, fr.iov[1].iov_len, has_hash ? &hash : NULL);
                 deliver(q, &fr, first_flags, has_gso ? &gso : NULL);
             }
             done++;
