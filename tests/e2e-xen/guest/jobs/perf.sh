@@ -23,8 +23,8 @@ fio_job() {
     [ "${v:-0}" -gt 0 ] || { cat /tmp/perf.out; echo "fio $1 moved nothing"; return 1; }
     echo "$v"
 }
-iperf_mbps() { # iperf_mbps [-R]: the receiver's Mbit/s
-    out=$(iperf3 -c "$peer" -t "$secs" -f m "$@" 2>&1) || { echo "$out"; echo "iperf3 $* failed"; return 1; }
+iperf_kbps() { # iperf_kbps [-R]: the receiver's Kbit/s
+    out=$(iperf3 -c "$peer" -t "$secs" -f k "$@" 2>&1) || { echo "$out"; echo "iperf3 $* failed"; return 1; }
     v=$(echo "$out" | awk '/receiver/ {print int($7)}')
     [ "${v:-0}" -gt 0 ] || { echo "$out"; echo "iperf3 $* moved nothing"; return 1; }
     echo "$v"
@@ -33,6 +33,6 @@ seqwrite=$(fio_job seqwrite write 1m 8 48) || { echo "$seqwrite"; exit 1; }
 seqread=$(fio_job seqread read 1m 8 7) || { echo "$seqread"; exit 1; }
 randread=$(fio_job randread randread 4k 32 8) || { echo "$randread"; exit 1; }
 randwrite=$(fio_job randwrite randwrite 4k 32 49) || { echo "$randwrite"; exit 1; }
-tx=$(iperf_mbps) || { echo "$tx"; exit 1; }
-rx=$(iperf_mbps -R) || { echo "$rx"; exit 1; }
-echo "randread_iops=$randread randwrite_iops=$randwrite seqread_kibs=$seqread seqwrite_kibs=$seqwrite tcp_tx_mbps=$tx tcp_rx_mbps=$rx"
+tx=$(iperf_kbps) || { echo "$tx"; exit 1; }
+rx=$(iperf_kbps -R) || { echo "$rx"; exit 1; }
+echo "randread_iops=$randread randwrite_iops=$randwrite seqread_kibs=$seqread seqwrite_kibs=$seqwrite tcp_tx_kbps=$tx tcp_rx_kbps=$rx"
