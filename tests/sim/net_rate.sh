@@ -8,22 +8,27 @@ source "$PVBACK_SRC/tests/sim/net_helpers.bash"
 
 # measure: iperf3 TCP from a to b; prints the receiver's Mbit/s.
 measure() {
-    in_guest ra timeout 30 iperf3 -J -c 10.80.0.2 -t 4 -O 1 | python3 -c '
+    in_guest ra timeout "$IPERF_TIMEOUT" iperf3 -J -c 10.80.0.2 -t 4 -O 1 | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 print("%.2f" % (r["end"]["sum_received"]["bits_per_second"] / 1e6))'
 }
 
-# within GOT WANT: GOT within 10% of WANT
+# within GOT WANT: GOT within 10% of WANT. Under valgrind only the limit
+# itself is asserted (GOT at most 10% above WANT): there pvback-net runs some
+# 20 times slower and, on a loaded machine, may fall short of even these
+# rates, which says nothing about the credit scheduler. Valgrind's run is
+# for memory errors; the plain and ASan runs assert both bounds.
 within() {
-    python3 -c 'import sys; g, w = float(sys.argv[1]), float(sys.argv[2]); sys.exit(abs(g - w) > 0.1 * w)' "$1" "$2"
+    python3 -c 'import sys; g, w, lo = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1"
+sys.exit(g > 1.1 * w or (lo and g < 0.9 * w))' "$1" "$2" "$LOWER_BOUND"
 }
 
 # Under valgrind pvback-net is some 20 times slower: rates it still sustains.
 if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
-    R1=2 K1=12500 R2=4 K2=25000
+    R1=2 K1=12500 R2=4 K2=25000 LOWER_BOUND=0 IPERF_TIMEOUT=90
 else
-    R1=10 K1=62500 R2=40 K2=250000
+    R1=10 K1=62500 R2=40 K2=250000 LOWER_BOUND=1 IPERF_TIMEOUT=30
 fi
 
 net_start_sim
