@@ -51,7 +51,7 @@ static int parse_args(const struct pv_backend_main *m, void *daemon, int argc, c
         opts[n++] = *o;
     }
     int c;
-    optind = 1;
+    optind = 0; /* a fresh scan, even after an earlier one in this process */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (pv_sandbox_getopt(sb, c, optarg))
             continue;
