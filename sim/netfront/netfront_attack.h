@@ -2,8 +2,8 @@
  *
  *   double-fetch  XSA-155 on the TX ring: one valid request (a 60-byte
  *                 frame), whose size a second thread keeps rewriting to
- *                 5000 (past the granted page: invalid) until it is
- *                 answered; then again. A backend that copies the slot once
+ *                 5000 (past the granted page: invalid) and back until it
+ *                 is answered; then again. A backend that copies the slot once
  *                 either sends exactly the 60-byte frame or refuses the
  *                 request; one that validated one read and used another
  *                 would send more than the page, or crash.
