@@ -82,6 +82,19 @@ static void *flip(void *arg)
     return NULL;
 }
 
+/* A ref inside the table that is provably not granted to the backend: one
+ * this process granted and ended itself. A fixed number is not: the
+ * hypervisor hands refs out round-robin, so any ref is, sooner or later, a
+ * live grant of this very guest (the backend would rightly accept it). */
+static int ended_gref(struct blkfront *f, uint32_t *ref)
+{
+    void *page = pv_gntshr_share(f->shr, f->bus.backend_domid, 1, ref, false);
+
+    if (!page)
+        return -1;
+    return pv_gntshr_unshare(f->shr, page, 1);
+}
+
 int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status, int timeout_ms)
 {
     struct bf_queue *q = &f->q[0];
@@ -107,6 +120,9 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
             clock_gettime(CLOCK_MONOTONIC, &t);
         } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
     }
+    uint32_t bad_gref = 0;
+    if (a == BF_ATTACK_BAD_GREF && ended_gref(f, &bad_gref) < 0)
+        return -1;
     if (q->free_head == UINT32_MAX) {
         errno = EBUSY;
         return -1;
@@ -156,7 +172,7 @@ int blkfront_attack(struct blkfront *f, enum blkfront_attack a, int16_t *status,
         c.sector_number = f->info.sectors - 4;
         break;
     case BF_ATTACK_BAD_GREF:
-        c.seg[0].gref = 30001; /* inside the table, never granted */
+        c.seg[0].gref = bad_gref;
         break;
     case BF_ATTACK_BAD_INDIRECT_OP:
     case BF_ATTACK_TOO_MANY_INDIRECT:

@@ -160,6 +160,13 @@ static void test_map_errors(void **state)
 
     assert_int_equal(guest_unshare(f, sw, &err), 0);
     assert_int_equal(guest_unshare(f, so, &err), 0);
+
+    /* A grant the guest ended is refused like one never made (what the
+     * blkfront bad-gref attack relies on: refs are handed out round-robin,
+     * so a fixed "never granted" ref is a live grant sooner or later). */
+    assert_null(pv_gnt_map(f->g, GUEST, 1, &w[0], false, st));
+    assert_int_equal(st[0], GNTST_general_error);
+    assert_int_equal(hvh_flags(f->gt, w[0]), 0);
 }
 
 static void test_multi_ref_map_is_contiguous(void **state)
