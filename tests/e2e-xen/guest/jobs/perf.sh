@@ -9,6 +9,9 @@ dev=/dev/$1
 peer=$2
 secs=${3:-10}
 [ -b "$dev" ] || { echo "no $dev"; exit 1; }
+# The interface is set up at boot, but under load the boot's 30 s wait for
+# it may have run out: make sure before measuring.
+net=$(/jobs/net-state.sh up 120) || { echo "$net"; exit 1; }
 # fio_job NAME RW BS DEPTH FIELD: prints FIELD of fio's terse v3 line (7:
 # read KiB/s, 8: read IOPS, 48: write KiB/s, 49: write IOPS).
 fio_job() {
