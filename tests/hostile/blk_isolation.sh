@@ -15,7 +15,7 @@ engine=$PVBACK_BIN/pvback-blkfront-fio.so
 [ -f "$engine" ] || fail "fio engine not built: run scripts/fetch-fio-src, then reconfigure"
 command -v fio >/dev/null || fail "fio is not installed"
 preload=()
-if ldd "$engine" | grep -q libasan; then
+if ldd "$engine" | grep libasan >/dev/null; then # not -q: with pipefail, ldd could die of SIGPIPE
     preload=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
         ASAN_OPTIONS=detect_leaks=0)
 fi
@@ -54,6 +54,16 @@ attacks=(bad-op no-segments too-many-segments last-before-first last-past-page p
 errnode=/local/domain/0/error/backend/vbd/$bad/51712/error
 fe=/local/domain/$bad/device/vbd/51712
 
+# close_bad: what the guest does before its next driver starts after the
+# flood: Closed, and waits for the backend's. The flood's random states may
+# have made the backend connect with a ring-ref left by an exited attack
+# process (refused, so the device failed: Closing), and a failed device waits
+# for the frontend's Closed before it accepts a new Initialising.
+close_bad() {
+    XENSTORED_PATH="$SIM_DIR/dom$bad.sock" xenstore-write "$fe/state" 6 &&
+        (blk_wait_state "$bad" 51712 6) # a subshell: its fail ends only this wait
+}
+
 # attack_loop: every attack in turn, then a flood of writes to the guest's
 # own frontend nodes (as that guest: its xenstore connection, its quota),
 # until $SIM_DIR/stop-attacks exists. Each attack's outcome is checked.
@@ -75,7 +85,7 @@ attack_loop() {
             XENSTORED_PATH="$SIM_DIR/dom$bad.sock" xenstore-write "$fe/flood-$((i % 10))" "$i" \
                 "$fe/state" $((i % 7)) 2>/dev/null || true
         done
-        XENSTORED_PATH="$SIM_DIR/dom$bad.sock" xenstore-write "$fe/state" 1 2>/dev/null || true
+        close_bad 2>"$SIM_DIR/attack-failed" || return 1
     done
 }
 
@@ -109,8 +119,9 @@ echo "pvback-blk RSS: $rss0 kB before, $rss1 kB after the attacks"
 if xenstore-read "/local/domain/0/error/backend/vbd/$good/51712/error" >/dev/null 2>&1; then
     fail "the good guest's device has an error node"
 fi
-# the attacked device still serves a well-behaved frontend afterwards
-xenstore-write "$fe/state" 1
+# the attacked device still serves a well-behaved frontend afterwards (the
+# loop left it Closed, frontend and backend)
+blk_wait_state "$bad" 51712 6
 blk_front "$bad" --ops 200 verify >"$SIM_DIR/bad.log" 2>&1 ||
     { cat "$SIM_DIR/bad.log" >&2; fail "the attacked device did not recover"; }
 blk_stop_backend
