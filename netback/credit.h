@@ -23,8 +23,9 @@
 /* The largest packet that may wait for credit: what a window's rest must
  * be able to carry over. */
 #define CREDIT_MAX_PACKET 65536u
-/* Bounds accepted in the rate key: a window of up to an hour. */
-#define CREDIT_USEC_MAX 3600000000ull
+/* Bounds accepted in the rate key: the window libxl can write (it refuses
+ * replenishment intervals above UINT32_MAX microseconds, about 71 min). */
+#define CREDIT_USEC_MAX 4294967295ull
 
 struct credit {
     uint64_t bytes;        /* credit per window */
