@@ -126,7 +126,8 @@ lc_create() {
 # lc_boot NAME: the guest's kernel; waits until its NIC is connected.
 lc_boot() {
     local name=$1$LC_ID log="$SIM_DIR/$1$LC_ID.kernel.log"
-    "$XENSIM" exec "$name" -- "$PVBACK_BIN/xensim-guest" >"$log" 2>&1 &
+    : >"$log" # now, not in the background job: a reboot must not see the last boot's lines
+    "$XENSIM" exec "$name" -- "$PVBACK_BIN/xensim-guest" >>"$log" 2>&1 &
     lc_wait 30 "the NIC of $name" grep -q '^connected eth0' "$log"
 }
 

@@ -25,7 +25,11 @@ boot() {
             --errors-for-leak-kinds=definite,indirect --log-file="$SIM_DIR/vg-kernel.%p"
             "${kernel[@]}" --netfront "$PVBACK_BIN/pvback-netfront")
     fi
-    "$XENSIM" exec "$name" -- "${kernel[@]}" >"$log" 2>&1 &
+    # Emptied here, not by the background job's redirection: a second boot
+    # of the same guest must not find the first boot's lines before the job
+    # gets to truncate the file.
+    : >"$log"
+    "$XENSIM" exec "$name" -- "${kernel[@]}" >>"$log" 2>&1 &
     lc_wait 60 "the NIC of $name" grep -q '^connected eth0' "$log"
 }
 
