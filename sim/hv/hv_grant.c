@@ -15,6 +15,7 @@
 #include "hv_internal.h"
 
 #include "log.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -227,18 +228,46 @@ static struct hv_domain *journal_domain(struct hv_conn *c, unsigned domid)
     return d;
 }
 
+/* How long a closed connection's process may keep a grant entry's lock
+ * before the daemon stops waiting for it to go (it is dying: SIGKILL closes
+ * the fds first, the pidfd reports the exit a moment later). */
+#define HV_DEAD_HOLDER_WAIT_MS 2000
+
 /* Drops the pins a dom0 process held in the middle of a copy when it went
  * (its journal says which), as if its copy had finished. */
 static void journal_replay(struct hv_conn *c)
 {
     /* First the locks it may have died holding (they are its pid's): a
-     * journal entry is written before its ref is locked. */
-    for (uint32_t i = 0; i < HV_JOURNAL_ENTRIES && !hv_pidref_alive(&c->peer); i++) {
+     * journal entry is written before its ref is locked. A process killed
+     * with SIGKILL closes its fds before its pidfd reports the exit, so a
+     * lock still held by its pid is waited on, briefly, until it is either
+     * released (a live process closing one handle) or its holder is gone;
+     * taken back only then. Skipping it because the holder still looked
+     * alive left the lock held by a dead pid, and the next pvback-net spun
+     * on it forever (restart_net, kill 20 of 20). */
+    uint32_t pid = (uint32_t)c->peer.pid;
+    uint64_t give_up = pv_now_ms() + HV_DEAD_HOLDER_WAIT_MS;
+    for (uint32_t i = 0; i < HV_JOURNAL_ENTRIES; i++) {
         struct hv_domain *d = journal_domain(c, c->journal[i].domid);
-        uint32_t ref = c->journal[i].ref, pid = (uint32_t)c->peer.pid;
-        if (d && ref < HV_GNTTAB_ENTRIES)
-            __atomic_compare_exchange_n(&d->g.act[ref].lock, &pid, 0, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED);
+        uint32_t ref = c->journal[i].ref;
+        if (!d || ref >= HV_GNTTAB_ENTRIES)
+            continue;
+        uint32_t *lock = &d->g.act[ref].lock;
+        while (__atomic_load_n(lock, __ATOMIC_ACQUIRE) == pid) {
+            if (!hv_pidref_alive(&c->peer)) {
+                uint32_t held = pid;
+                __atomic_compare_exchange_n(lock, &held, 0, false, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED);
+                break;
+            }
+            if (pv_now_ms() >= give_up) {
+                pv_warn("hv: d0 (pid %d) closed its grant handle and still holds the lock of d%u "
+                        "ref %u",
+                        (int)c->peer.pid, c->journal[i].domid, ref);
+                break;
+            }
+            usleep(1000);
+        }
     }
     for (uint32_t i = 0; i < HV_JOURNAL_ENTRIES; i++) {
         struct hv_journal_ent e = c->journal[i];
