@@ -237,6 +237,10 @@ wait_for 10 "the error node of a crash loop" xenstore-read /local/domain/0/error
 err=$(xenstore-read /local/domain/0/error/backend/vif/$d3/0/error)
 expect_eq "crash-loop error node" "$err" \
     "5 backend process crashed 3 times within 60 s (last: exited with status 3); not restarted"
+# pvback-watch writes the error node, then the state: wait for the state too
+# (under valgrind the read came between the two writes once).
+state_closed() { [ "$(xenstore-read "$B/vif/$d3/0/state")" = 6 ]; }
+wait_for 10 "the failed device's state Closed (6)" state_closed
 expect_eq "failed device state" "$(xenstore-read $B/vif/$d3/0/state)" 6
 [ -f "$XENSIM_DIR/pvback/vif-$d3.failed" ] || fail "no failure marker"
 [ "$(grep -c "domain $d3: vif backend (pid [0-9]*) exited with status 3; restarting" "$WORK/watch.log")" = 2 ] ||
