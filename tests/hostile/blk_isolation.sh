@@ -121,7 +121,6 @@ for r in $(seq 1 "$repeat"); do
     kill -0 "$GOOD_PID" 2>/dev/null || fail "the good guest's pvback-blk died during the attacks"
 done
 rss1=$(rss_kb)
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mb=$(median "${base[@]}")
 mh=$(median "${hit[@]}")
 echo "good guest IOPS unattacked: ${base[*]} (median $mb); during attacks: ${hit[*]} (median $mh);" \

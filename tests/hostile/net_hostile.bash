@@ -41,7 +41,6 @@ if "error" in r:
 print(int(r["end"]["sum_received"]["bits_per_second"] / 1e6))' "$SIM_DIR/good.json"
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # hostile_measure START STOP: HOSTILE_REPEAT rounds of an unattacked run, then
 # one with the attack on (START, a command that starts it in the background;

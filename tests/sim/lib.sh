@@ -93,3 +93,6 @@ expect_fail() {
         fail "$what: succeeded but must fail"
     fi
 }
+
+# median N...: the middle value of integers (the lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
