@@ -149,7 +149,7 @@ static int sim_call(struct sim_conn *c, const struct hv_req *req, const void *it
     } else if (nfds != nfds_want) {
         err = EPROTO;
         ret = -1;
-    } else if (nfds) {
+    } else if (nfds && fds_out) { /* nfds == nfds_want > 0 implies fds_out */
         memcpy(fds_out, fds, nfds * sizeof(int));
         nfds = 0;
     }
