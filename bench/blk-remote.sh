@@ -93,7 +93,8 @@ bench_nfs() {
             bytes=$((bytes + size)) now=$(date +%s%N)
             [ $((now - start)) -lt $((SECS * 1000000000)) ] || break
         done
-        lib_bw=$((bytes * 1000000000 / (now - start)))
+        # In awk: bytes * 10^9 overflows bash's 64-bit integers past 9.2 GB.
+        lib_bw=$(awk -v b="$bytes" -v t="$((now - start))" 'BEGIN { printf "%.0f", b * 1e9 / t }')
         ratios+=("$(ratio "$pv_bw" "$lib_bw")")
         echo "# round $r: pvback-blk fio ${pv_bw%.*} B/s, nfs-cat $lib_bw B/s: ${ratios[-1]}"
     done
