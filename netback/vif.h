@@ -100,12 +100,16 @@ struct vif {
     const struct vif_config *cfg;
     struct pv_loop *loop;
 
-    /* Host side, from probe to remove. */
+    /* Host side, from probe to remove (vif_host.c): the tap from probe on;
+     * bridge, MTU, link and VLANs once host_ready. */
     struct tap tap;
     struct nl *nl;
-    char bridge[IFNAMSIZ];
-    struct vlan_cfg vlan; /* in-netback tagging; inactive when the bridge filters */
+    char *bridge_key;      /* the bridge key as written, NULL when absent */
+    char bridge[IFNAMSIZ]; /* the bridge it names */
+    struct vlan_cfg vlan;  /* in-netback tagging; inactive when the bridge filters */
     unsigned mtu;
+    struct pv_timer *setup_timer;
+    bool host_ready;
 
     /* Per connection: what the frontend negotiated. */
     struct pv_gnt *gnt;
@@ -157,8 +161,13 @@ static inline void vif_drop(struct vif_queue *q, bool to_guest)
     q->vif->counters.errors++;
 }
 
-/* vif_host.c: the tap and the bridge, at probe; and their settings. */
-int vif_host_setup(struct vif *v);
+/* vif_host.c: the host side in two steps. At probe, before InitWait, only
+ * what is cheap: the bridge and vlan keys checked, the tap made (down, on no
+ * bridge). Once the vif is in InitWait and its hotplug script is done,
+ * vif_host_setup_soon() sets up the rest from the loop (bridge, MTU, link
+ * up, VLANs) and sets host_ready, or fails the vif. */
+int vif_host_create(struct vif *v);
+void vif_host_setup_soon(struct vif *v);
 void vif_host_teardown(struct vif *v);
 /* Offloads the tap may hand us, per what the frontend can receive. */
 int vif_host_set_offloads(struct vif *v);

@@ -1,7 +1,19 @@
 /* The host side of a vif: its tap, the bridge it joins, its MTU and its
- * VLANs, set up before InitWait as Linux netback creates its interface
- * before the hotplug script runs (so a stock vif-bridge script would find
- * it too). */
+ * VLANs, in two steps as Linux netback and its hotplug script share them:
+ *
+ *  - vif_host_create, at probe, before InitWait: only cheap work. The bridge
+ *    and vlan keys are read and checked (a bad value fails the vif before
+ *    InitWait), and the tap vif<domid>.<handle> is made with netback's MAC,
+ *    down and on no bridge. Linux netback registers its interface in the
+ *    same probe call that writes InitWait, so the interface exists when
+ *    libxl runs the hotplug script; so does the tap.
+ *  - vif_host_setup_soon, once the vif is in InitWait and its hotplug
+ *    script reported connected (what vif-bridge does for Linux netback):
+ *    the bridge, the MTU, the link up, the VLANs. Under emulation this took
+ *    seconds for a port of a VLAN bridge, and libxl gives a backend only
+ *    10 s (compiled in) to reach InitWait; after InitWait, it runs under
+ *    the hotplug timeout, and the vif is not Connected until it is done
+ *    (vif_xenbus.c: ready()). The script may even create the bridge. */
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
@@ -55,6 +67,10 @@ static int read_vlans(struct vif *v, const char *bridge_key)
         }
         v->vlan = from_bridge;
     }
+    if (vlan_cfg_active(&v->vlan) && !v->bridge[0]) {
+        pv_xenbus_dev_fatal(v->xdev, EINVAL, "vlan is set but the vif joins no bridge");
+        return -1;
+    }
     return 0;
 }
 
@@ -63,10 +79,6 @@ static int setup_vlans(struct vif *v, unsigned br, unsigned port)
 {
     if (!vlan_cfg_active(&v->vlan))
         return 0;
-    if (!br) {
-        pv_xenbus_dev_fatal(v->xdev, EINVAL, "vlan is set but the vif joins no bridge");
-        return -1;
-    }
     int mode = nl_bridge_vlan_mode(v->nl, br);
     if (mode == NL_BR_VLAN_ON) {
         int r = nl_bridge_port_vlans(v->nl, port, &v->vlan);
@@ -85,80 +97,139 @@ static int setup_vlans(struct vif *v, unsigned br, unsigned port)
     return 0;
 }
 
-int vif_host_setup(struct vif *v)
+/* The bridge the bridge key names, checked: its ifindex (0: no bridge key),
+ * or -1 after failing the vif. Its MTU goes to *mtu. */
+static int find_bridge(struct vif *v, unsigned *mtu)
+{
+    if (!v->bridge[0])
+        return 0;
+    unsigned br = if_nametoindex(v->bridge);
+    if (!br) {
+        pv_xenbus_dev_fatal(v->xdev, ENODEV, "bridge='%s': bridge %s does not exist", v->bridge_key,
+                            v->bridge);
+        return -1;
+    }
+    struct nl_link_info bi;
+    int r = nl_link_get(v->nl, br, &bi);
+    if (r < 0) {
+        pv_xenbus_dev_fatal(v->xdev, -r, "bridge='%s': reading %s: %s", v->bridge_key, v->bridge,
+                            strerror(-r));
+        return -1;
+    }
+    if (strcmp(bi.kind, "bridge")) {
+        pv_xenbus_dev_fatal(v->xdev, ENOTSUP, "bridge='%s': %s is not a bridge", v->bridge_key,
+                            v->bridge);
+        return -1;
+    }
+    if (bi.mtu)
+        *mtu = bi.mtu;
+    return (int)br;
+}
+
+/* The slow part: bridge, MTU, link up, VLANs. 0, or -1 after failing the
+ * vif. */
+static int host_setup(struct vif *v)
 {
     struct pv_xenbus_dev *dev = v->xdev;
     struct pv_xs *xs = pv_xenbus_dev_xs(dev);
+
+    /* MTU: the mtu key, else the bridge's (as xl documents), else 1500. */
+    v->mtu = 1500;
+    int br = find_bridge(v, &v->mtu);
+    if (br < 0)
+        return -1;
+    if (pv_xs_read_uint(xs, XBT_NULL, pv_xenbus_dev_be_path(dev), "mtu", 68, 65535, &v->mtu) < 0 &&
+        errno != ENOENT) {
+        pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
+        return -1;
+    }
+    unsigned port = if_nametoindex(v->tap.name);
+    struct nl_link_change chg = {.mtu = v->mtu, .master = (unsigned)br, .set_up = true};
+    int r = port ? nl_link_set(v->nl, port, &chg) : -ENODEV;
+    if (r < 0) {
+        pv_xenbus_dev_fatal(dev, -r, "setting up %s (mtu %u%s%s): %s", v->tap.name, v->mtu,
+                            br ? ", bridge " : "", v->bridge, strerror(-r));
+        return -1;
+    }
+    if (setup_vlans(v, (unsigned)br, port) < 0)
+        return -1;
+    pv_dev_info(dev, "tap %s, mtu %u%s%s", v->tap.name, v->mtu, br ? ", bridge " : "", v->bridge);
+    return 0;
+}
+
+static void on_setup_timer(struct pv_timer *t, void *arg)
+{
+    struct vif *v = arg;
+    (void)t;
+    /* Only in InitWait: the toolstack may have closed the vif meanwhile, and
+     * a set-up that failed is tried again only when the vif comes back to
+     * InitWait (the frontend reconnecting). */
+    if (v->host_ready || pv_xenbus_dev_state(v->xdev) != XenbusStateInitWait)
+        return;
+    if (host_setup(v) < 0)
+        return;
+    v->host_ready = true;
+    pv_xenbus_dev_kick(v->xdev); /* ready() now says yes */
+}
+
+/* Linux netback's MAC for every vif: the bridge never takes a guest's
+ * address as its own. */
+static const uint8_t vif_mac[6] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+int vif_host_create(struct vif *v)
+{
+    struct pv_xenbus_dev *dev = v->xdev;
     char name[IFNAMSIZ], err[256];
-    char *bridge_key = NULL;
 
     if (tap_vif_name(name, pv_xenbus_dev_fe_domid(dev), pv_xenbus_dev_devid(dev)) < 0) {
         pv_xenbus_dev_fatal(dev, EINVAL, "handle %u too large for an interface name",
                             pv_xenbus_dev_devid(dev));
         return -1;
     }
-    if (be_str(v, "bridge", &bridge_key) < 0)
+    if (be_str(v, "bridge", &v->bridge_key) < 0 || read_vlans(v, v->bridge_key) < 0)
         return -1;
-    int r = read_vlans(v, bridge_key);
-    free(bridge_key);
-    if (r < 0)
+    v->setup_timer = pv_timer_new(v->loop, on_setup_timer, v);
+    if (!v->setup_timer) {
+        pv_xenbus_dev_fatal(dev, errno, "timer: %s", strerror(errno));
         return -1;
-
+    }
     v->nl = nl_open();
     if (!v->nl) {
         pv_xenbus_dev_fatal(dev, errno, "netlink: %s", strerror(errno));
         return -1;
     }
-    unsigned br = 0;
-    if (v->bridge[0]) {
-        br = if_nametoindex(v->bridge);
-        if (!br) {
-            pv_xenbus_dev_fatal(dev, ENODEV, "bridge '%s' does not exist", v->bridge);
-            return -1;
-        }
-    }
-    /* MTU: the mtu key, else the bridge's (as xl documents), else 1500. */
-    v->mtu = 1500;
-    if (br) {
-        struct nl_link_info bi;
-        if (nl_link_get(v->nl, br, &bi) == 0 && bi.mtu)
-            v->mtu = bi.mtu;
-    }
-    if (pv_xs_read_uint(xs, XBT_NULL, pv_xenbus_dev_be_path(dev), "mtu", 68, 65535, &v->mtu) < 0 &&
-        errno != ENOENT) {
-        pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
-        return -1;
-    }
-
-    r = tap_open(&v->tap, name, 1, err, sizeof(err));
+    int r = tap_open(&v->tap, name, 1, err, sizeof(err));
     if (r < 0) {
         pv_xenbus_dev_fatal(dev, -r, "%s", err);
         return -1;
     }
+    struct nl_link_change chg = {.mac = vif_mac};
     unsigned port = if_nametoindex(name);
-    /* Linux netback's MAC for every vif: the bridge never takes a guest's
-     * address as its own. */
-    static const uint8_t vif_mac[6] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
-    struct nl_link_change chg = {.mtu = v->mtu, .master = br, .mac = vif_mac, .set_up = true};
     r = port ? nl_link_set(v->nl, port, &chg) : -ENODEV;
     if (r < 0) {
-        pv_xenbus_dev_fatal(dev, -r, "setting up %s (mtu %u%s%s): %s", name, v->mtu,
-                            br ? ", bridge " : "", v->bridge, strerror(-r));
+        pv_xenbus_dev_fatal(dev, -r, "setting the MAC of %s: %s", name, strerror(-r));
         return -1;
     }
-    if (setup_vlans(v, br, port) < 0)
-        return -1;
-    pv_dev_info(dev, "tap %s, mtu %u%s%s", name, v->mtu, br ? ", bridge " : "", v->bridge);
     return 0;
+}
+
+void vif_host_setup_soon(struct vif *v)
+{
+    if (v->setup_timer && pv_timer_arm(v->setup_timer, 0, 0) < 0)
+        pv_xenbus_dev_fatal(v->xdev, errno, "cannot arm the set-up timer: %s", strerror(errno));
 }
 
 void vif_host_teardown(struct vif *v)
 {
     if (!v->xdev)
         return; /* never probed: nothing was opened */
+    pv_timer_free(v->setup_timer);
+    v->setup_timer = NULL;
     tap_close(&v->tap);
     nl_close(v->nl);
     v->nl = NULL;
+    free(v->bridge_key);
+    v->bridge_key = NULL;
 }
 
 int vif_host_set_offloads(struct vif *v)

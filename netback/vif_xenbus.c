@@ -16,7 +16,7 @@ static struct vif *vif_of(struct pv_xenbus_dev *dev)
     return pv_xenbus_dev_priv(dev);
 }
 
-/* What pvback-net offers, before InitWait. */
+/* What pvback-net offers, before InitWait; and the tap (vif_host.c). */
 static int vif_probe(struct pv_xenbus_dev *dev)
 {
     struct vif *v = vif_of(dev);
@@ -47,16 +47,16 @@ static int vif_probe(struct pv_xenbus_dev *dev)
         goto bad;
     if (!v->status)
         v->status = pv_status_dev_add(v->cfg->status, dev, &v->counters);
-    return vif_host_setup(v);
+    return vif_host_create(v);
 bad:
     pv_xenbus_dev_fatal(dev, errno, "%s", pv_xs_error(xs));
     return -1;
 }
 
-/* Connected only once the hotplug script has done its part (Linux netback
- * defers Connected until hotplug-status is "connected"). A vif without a
+/* Whether the hotplug script has done its part: hotplug-status is
+ * "connected" (Linux netback defers Connected until then). A vif without a
  * script has nothing to wait for. */
-static bool vif_ready(struct pv_xenbus_dev *dev)
+static bool hotplug_done(struct pv_xenbus_dev *dev)
 {
     struct pv_xs *xs = pv_xenbus_dev_xs(dev);
     const char *be = pv_xenbus_dev_be_path(dev);
@@ -67,6 +67,23 @@ static bool vif_ready(struct pv_xenbus_dev *dev)
         pv_xs_read_str(xs, XBT_NULL, be, "hotplug-status", &hs) == 0 && !strcmp(hs, "connected");
     free(hs);
     return ok;
+}
+
+/* Connected only once the hotplug script is done and then the host side is
+ * set up (bridge, MTU, link, VLANs): the script may prepare what the set-up
+ * needs (vif-bridge's part, for Linux netback), and no frame may flow before
+ * the port is in place. The state machine asks this on every walk, so this
+ * is where every InitWait - the first, after hotplug-status changed, after
+ * a frontend reconnecting - starts the set-up (from the loop: it may take
+ * seconds, and InitWait is written first). */
+static bool vif_ready(struct pv_xenbus_dev *dev)
+{
+    struct vif *v = vif_of(dev);
+    if (!hotplug_done(dev))
+        return false;
+    if (!v->host_ready && pv_xenbus_dev_state(dev) == XenbusStateInitWait)
+        vif_host_setup_soon(v);
+    return v->host_ready;
 }
 
 /* An optional 0/1 key of the frontend. */
