@@ -90,14 +90,14 @@ net_stop_backend() {
 }
 
 # net_guest NAME VIFSPEC...: creates guest NAME$NET_ID with these vifs (xl
-# syntax, script=vif-test added) and its namespace xs-NAME$NET_ID; prints the
-# domid.
+# syntax, script=$NET_SCRIPT added, default vif-test) and its namespace
+# xs-NAME$NET_ID; prints the domid.
 net_guest() {
     local name=$1$NET_ID
     shift
     local vifs="" v
     for v in "$@"; do
-        vifs="$vifs${vifs:+, }'$v,script=$SIM_DIR/vif-test'"
+        vifs="$vifs${vifs:+, }'$v,script=${NET_SCRIPT:-$SIM_DIR/vif-test}'"
     done
     printf 'name="%s"\nmemory=256\nvif=[ %s ]\n' "$name" "$vifs" >"$SIM_DIR/$name.cfg"
     if ! ip netns list | grep -qw "xs-$name"; then
@@ -110,20 +110,43 @@ net_guest() {
 # net_front NAME DOMID [ARGS...]: the guest's netfront in xs-NAME$NET_ID,
 # waiting until its interface is up.
 net_front() {
+    net_front_start "$@"
+    net_front_wait
+}
+
+# net_front_start NAME DOMID [ARGS...]: starts the netfront without waiting;
+# its log is $NET_FRONT_LOG, its pid the last of NET_FRONTS.
+net_front_start() {
     local name=$1$NET_ID domid=$2
     shift 2
-    local log="$SIM_DIR/front-$name-$NET_NFRONT.log"
+    NET_FRONT_NAME=$name NET_FRONT_LOG="$SIM_DIR/front-$name-$NET_NFRONT.log"
     NET_NFRONT=$((NET_NFRONT + 1))
     XENSIM_DOMID=$domid XENSTORED_PATH="$SIM_DIR/dom$domid.sock" \
-        "$PVBACK_BIN/pvback-netfront" --netns "xs-$name" "$@" >"$log" 2>&1 &
+        "$PVBACK_BIN/pvback-netfront" --netns "xs-$name" "$@" >"$NET_FRONT_LOG" 2>&1 &
     NET_FRONTS+=($!)
-    local i
+}
+
+# net_front_wait: until the last started netfront's interface is up.
+net_front_wait() {
+    local i log=$NET_FRONT_LOG
     for i in $(seq 1 200); do
         grep -qs '^connected' "$log" && return 0
-        kill -0 "${NET_FRONTS[-1]}" 2>/dev/null || fail "netfront of $name: $(cat "$log")"
+        kill -0 "${NET_FRONTS[-1]}" 2>/dev/null || fail "netfront of $NET_FRONT_NAME: $(cat "$log")"
         sleep 0.05
     done
-    fail "netfront of $name did not connect: $(cat "$log")"
+    fail "netfront of $NET_FRONT_NAME did not connect: $(cat "$log")"
+}
+
+# net_wait SECONDS WHAT CMD...: until CMD succeeds (its output is dropped,
+# its errors not); fails the test after SECONDS.
+net_wait() {
+    local secs=$1 what=$2 i
+    shift 2
+    for i in $(seq 1 $((secs * 10))); do
+        "$@" >/dev/null && return 0
+        sleep 0.1
+    done
+    fail "$what: not within $secs s"
 }
 
 # net_stop_fronts: every netfront closes its device (SIGTERM) and must exit 0.
