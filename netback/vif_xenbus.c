@@ -229,6 +229,18 @@ static int vif_connect(struct pv_xenbus_dev *dev)
     return 0;
 }
 
+/* Whether this process is stopping while the guest stays on its rings, for
+ * a successor to adopt them with the journals: the frontend is Connected
+ * and so are we, or we are in InitWait adopting them ourselves (a restarted
+ * process whose host set-up is not done yet). Otherwise the connection is
+ * over for good. */
+static bool rings_outlive_us(struct pv_xenbus_dev *dev)
+{
+    enum xenbus_state be = pv_xenbus_dev_state(dev);
+    return pv_xenbus_dev_fe_state(dev) == XenbusStateConnected &&
+           (be == XenbusStateConnected || be == XenbusStateInitWait);
+}
+
 static void vif_disconnect(struct pv_xenbus_dev *dev)
 {
     struct vif *v = vif_of(dev);
@@ -240,10 +252,7 @@ static void vif_disconnect(struct pv_xenbus_dev *dev)
         pv_timer_free(v->credit_timer);
     v->credit_timer = NULL;
     vif_ctrl_disconnect(v);
-    /* Both ends still Connected: this process is stopping and a successor
-     * adopts the rings; otherwise the connection is over for good. */
-    bool keep = pv_xenbus_dev_state(dev) == XenbusStateConnected &&
-                pv_xenbus_dev_fe_state(dev) == XenbusStateConnected;
+    bool keep = rings_outlive_us(dev);
     for (unsigned i = 0; i < v->nr_queues; i++) {
         if (!keep)
             vif_queue_forget_journals(&v->queues[i]);
@@ -273,10 +282,7 @@ static void vif_backend_changed(struct pv_xenbus_dev *dev, const char *key)
 static void vif_remove(struct pv_xenbus_dev *dev)
 {
     struct vif *v = vif_of(dev);
-    /* Gone for good unless both ends are still Connected (this process is
-     * stopping and a successor adopts the vif): then its journals go. */
-    if (pv_xenbus_dev_state(dev) != XenbusStateConnected ||
-        pv_xenbus_dev_fe_state(dev) != XenbusStateConnected)
+    if (!rings_outlive_us(dev))
         pv_journal_forget_device(v->cfg ? v->cfg->journal_dir : NULL, pv_xenbus_dev_fe_domid(dev),
                                  pv_xenbus_dev_devid(dev));
     pv_status_dev_remove(v->status);
