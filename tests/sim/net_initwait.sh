@@ -12,7 +12,8 @@
 #  g: a bridge that never appears: the set-up fails after the frontend is
 #     Connected; the vif goes to Closing (then Closed, as its frontend
 #     closes) with an error node naming the key and the value, never
-#     Connected; a keeps its network.
+#     Connected; a keeps its network. Once the bridge exists, g's frontend
+#     coming back gets its vif set up and Connected.
 #  x: vlan=10/20 (no PVID): refused at probe, with the key and the value in
 #     the error node, as before (a bad key fails xl create).
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
@@ -137,6 +138,12 @@ if grep -q "vif/$dg/0: InitWait -> Connected" "$SIM_DIR/net.log"; then
 fi
 wait $create_g || true # as libxl: the script succeeded, the vif failed afterwards
 out=$(in_guest ia ping -c 2 -i 0.2 -W 3 10.81.0.2) || fail "a lost its network: $out"
+# Once the bridge exists, g's frontend coming back gets its vif set up.
+net_bridge "nobr$NET_ID"
+net_front ig "$dg"
+expect_eq "vif $dg/0 state after g's frontend came back" "$(be_state "$dg")" 4
+ip -n "$HOSTNS" -o link show "vif$dg.0" | grep -q "master nobr$NET_ID " ||
+    fail "vif$dg.0 not on nobr$NET_ID"
 
 rc=0
 wait $create_x || rc=$?
