@@ -67,6 +67,7 @@ done <<'JOBS'
 4k_randwrite_qd32 --rw=randwrite --bs=4k --iodepth=32
 1m_seqread_qd8 --rw=read --bs=1m --iodepth=8
 1m_seqwrite_qd8 --rw=write --bs=1m --iodepth=8
+1m_seqread_qd32 --rw=read --bs=1m --iodepth=32
 JOBS
 
 # The ring path alone: pvback-blk with the null engine (nothing stored), its

@@ -1,6 +1,7 @@
 /* The persistent grant cache (see pgrant.h). */
 #include "pgrant.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <xen/grant_table.h>
@@ -11,6 +12,9 @@ struct pgrant_cache {
     struct pv_gnt *gnt;
     uint32_t domid;
     unsigned int max, count;
+    uint64_t now, next_sweep;     /* ms, as given to pgrant_maintain */
+    bool overflowed;              /* a page missed a full cache since the last sweep */
+    unsigned long long overflows; /* such pages, in all */
     struct pgrant *buckets[NBUCKETS];
     struct pgrant lru; /* sentinel: lru.lru_next is the least recently used */
 };
@@ -70,8 +74,11 @@ struct pgrant *pgrant_get(struct pgrant_cache *c, uint32_t gref, int16_t *status
             return p;
         }
     }
-    if (c->count >= c->max)
-        return NULL; /* full: the caller maps this request itself */
+    if (c->count >= c->max) {
+        c->overflowed = true;
+        c->overflows++;
+        return NULL; /* full: the caller maps this page for its request only */
+    }
     struct pgrant *p = calloc(1, sizeof(*p));
     if (!p) {
         *status = GNTST_general_error;
@@ -96,26 +103,43 @@ void pgrant_put(struct pgrant_cache *c, struct pgrant *p)
 {
     if (--p->users)
         return;
-    /* Most recently used at the tail. */
+    /* Most recently used at the tail, so last_used grows along the list. */
+    p->last_used = c->now;
     p->lru_prev = c->lru.lru_prev;
     p->lru_next = &c->lru;
     c->lru.lru_prev->lru_next = p;
     c->lru.lru_prev = p;
 }
 
-void pgrant_purge(struct pgrant_cache *c)
+static void drop_lru_head(struct pgrant_cache *c)
 {
-    if (c->count < c->max)
+    struct pgrant *old = c->lru.lru_next;
+    lru_unlink(old);
+    drop(c, old);
+}
+
+void pgrant_maintain(struct pgrant_cache *c, uint64_t now_ms)
+{
+    c->now = now_ms;
+    if (now_ms < c->next_sweep)
         return;
-    unsigned int target = c->max - (c->max + 9) / 10;
-    while (c->count > target && c->lru.lru_next != &c->lru) {
-        struct pgrant *old = c->lru.lru_next;
-        lru_unlink(old);
-        drop(c, old);
-    }
+    c->next_sweep = now_ms + PGRANT_SWEEP_MS;
+    while (c->lru.lru_next != &c->lru && now_ms - c->lru.lru_next->last_used >= PGRANT_IDLE_MS)
+        drop_lru_head(c);
+    if (!c->overflowed)
+        return;
+    c->overflowed = false;
+    unsigned int n = c->max * PGRANT_OVERFLOW_PCT / 100;
+    for (n = n ? n : 1; n && c->lru.lru_next != &c->lru; n--)
+        drop_lru_head(c);
 }
 
 unsigned int pgrant_count(const struct pgrant_cache *c)
 {
     return c->count;
+}
+
+unsigned long long pgrant_overflows(const struct pgrant_cache *c)
+{
+    return c->overflows;
 }

@@ -36,24 +36,73 @@ static void finish(struct vbd_req *q, int16_t status)
     vbd_ring_complete(q, status);
 }
 
+/* Maps n of the guest's pages for one request only, contiguously. NULL
+ * after answering q and failing the device (a bad grant is a protocol
+ * violation). */
+static void *map_one_off(struct vbd_req *q, const uint32_t *refs, unsigned int n, bool writable,
+                         const char *what)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    int16_t status[BLKIF_OP_MAX_SEGS];
+    void *pages = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), n, refs, writable, status);
+    if (!pages) {
+        unsigned int bad = 0;
+        while (bad + 1u < n && status[bad] == GNTST_okay)
+            bad++;
+        bad_grant(q, what, refs[bad], status[bad]);
+    }
+    return pages;
+}
+
+/* The page of gref through the persistent grant cache: the mapping (held by
+ * q until vbd_io_release), or NULL with *full set when the cache is full, or
+ * NULL after failing q for a bad grant. */
+static void *cached_page(struct vbd_req *q, struct pgrant_cache *pgc, uint32_t gref,
+                         const char *what, bool *full)
+{
+    int16_t st;
+    struct pgrant *p = pgrant_get(pgc, gref, &st);
+    *full = !p && st == GNTST_okay;
+    if (p) {
+        q->held[q->nr_held++] = p;
+        return p->page;
+    }
+    if (!*full)
+        bad_grant(q, what, gref, st);
+    return NULL;
+}
+
 /* Copies the segment descriptors out of the indirect pages once, then
- * validates that private copy. Returns 0, or -1 after completing q. */
+ * validates that private copy. A frontend with persistent grants keeps
+ * reusing its few indirect pages, so they come from the cache as in Linux
+ * blkback (mapping them per request costs two grant operations each time).
+ * Returns 0, or -1 after completing q. */
 static int fetch_indirect(struct vbd_req *q)
 {
     struct vbd *v = vbd_ring_vbd(q->ring);
+    struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
     struct blkif_request_segment segs[BLKIF_OP_MAX_SEGS];
-    int16_t status[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
-    void *pages = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), q->op.nr_indirect_pages,
-                             q->op.indirect_grefs, false, status);
-    if (!pages) {
-        unsigned int bad = 0;
-        while (bad + 1u < q->op.nr_indirect_pages && status[bad] == GNTST_okay)
-            bad++;
-        bad_grant(q, "cannot map an indirect page", q->op.indirect_grefs[bad], status[bad]);
-        return -1;
+    const size_t per_page = PV_PAGE_SIZE / sizeof(segs[0]);
+    static const char what[] = "cannot map an indirect page";
+
+    for (unsigned int i = 0; i < q->op.nr_indirect_pages; i++) {
+        size_t first = i * per_page, n = q->op.nr_segs - first;
+        size_t bytes = (n < per_page ? n : per_page) * sizeof(segs[0]);
+        bool full = true;
+        void *page = pgc ? cached_page(q, pgc, q->op.indirect_grefs[i], what, &full) : NULL;
+        if (page) {
+            memcpy(segs + first, page, bytes);
+            pgrant_put(pgc, q->held[--q->nr_held]);
+            continue;
+        }
+        if (!full)
+            return -1;
+        page = map_one_off(q, &q->op.indirect_grefs[i], 1, false, what);
+        if (!page)
+            return -1;
+        memcpy(segs + first, page, bytes);
+        pv_gnt_unmap(v->gnt, page, 1);
     }
-    memcpy(segs, pages, q->op.nr_segs * sizeof(segs[0]));
-    pv_gnt_unmap(v->gnt, pages, q->op.nr_indirect_pages);
 
     const char *why = NULL;
     int16_t st = blkif_req_parse_indirect(&q->op, &v->props, segs, &why);
@@ -64,56 +113,40 @@ static int fetch_indirect(struct vbd_req *q)
     return 0;
 }
 
-/* Maps the data pages and builds the iovec. Returns 0, or -1 after
- * answering q and failing the device (a bad grant is a protocol violation). */
+/* Maps the data pages and builds the iovec: through the persistent grant
+ * cache where there is one, each page that finds it full mapped for this
+ * request only (all of them in one grant operation). Returns 0, or -1 after
+ * answering q and failing the device. */
 static int map_data(struct vbd_req *q)
 {
-    struct vbd *v = vbd_ring_vbd(q->ring);
     struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
     const struct blkif_op *op = &q->op;
+    static const char what[] = "cannot map a data page";
     void *page[BLKIF_OP_MAX_SEGS];
+    uint32_t miss_ref[BLKIF_OP_MAX_SEGS];
+    uint16_t miss_seg[BLKIF_OP_MAX_SEGS];
+    unsigned int misses = 0;
 
     q->nr_held = 0;
-    if (pgc) {
-        for (unsigned int i = 0; i < op->nr_segs; i++) {
-            int16_t st;
-            struct pgrant *p = pgrant_get(pgc, op->seg[i].gref, &st);
-            if (!p) {
-                while (q->nr_held)
-                    pgrant_put(pgc, q->held[--q->nr_held]);
-                if (st != GNTST_okay) {
-                    bad_grant(q, "cannot map a data page", op->seg[i].gref, st);
-                    return -1;
-                }
-                pgrant_purge(pgc); /* room for the next requests */
-                vbd_ring_count_one_off(q->ring);
-                goto one_off;
-            }
-            q->held[q->nr_held++] = p;
-            page[i] = p->page;
-        }
-        goto build;
+    for (unsigned int i = 0; i < op->nr_segs; i++) {
+        bool full = true;
+        page[i] = pgc ? cached_page(q, pgc, op->seg[i].gref, what, &full) : NULL;
+        if (page[i])
+            continue;
+        if (!full)
+            return -1;
+        miss_seg[misses] = (uint16_t)i;
+        miss_ref[misses++] = op->seg[i].gref;
     }
-one_off : {
-    uint32_t refs[BLKIF_OP_MAX_SEGS];
-    int16_t status[BLKIF_OP_MAX_SEGS];
-    for (unsigned int i = 0; i < op->nr_segs; i++)
-        refs[i] = op->seg[i].gref;
-    /* Reads write into the guest's pages; writes only read them. */
-    q->map = pv_gnt_map(v->gnt, pv_xenbus_dev_fe_domid(v->xdev), op->nr_segs, refs,
-                        op->kind == BLKIF_KIND_READ, status);
-    if (!q->map) {
-        unsigned int bad = 0;
-        while (bad + 1u < op->nr_segs && status[bad] == GNTST_okay)
-            bad++;
-        bad_grant(q, "cannot map a data page", refs[bad], status[bad]);
-        return -1;
+    if (misses) {
+        /* Reads write into the guest's pages; writes only read them. */
+        q->map = map_one_off(q, miss_ref, misses, op->kind == BLKIF_KIND_READ, what);
+        if (!q->map)
+            return -1;
+        q->map_count = misses;
+        for (unsigned int m = 0; m < misses; m++)
+            page[miss_seg[m]] = (char *)q->map + (size_t)m * PV_PAGE_SIZE;
     }
-    q->map_count = op->nr_segs;
-    for (unsigned int i = 0; i < op->nr_segs; i++)
-        page[i] = (char *)q->map + (size_t)i * PV_PAGE_SIZE;
-}
-build:
     for (unsigned int i = 0; i < op->nr_segs; i++) {
         q->iov[i].iov_base = (char *)page[i] + ((size_t)op->seg[i].first_sect << 9);
         q->iov[i].iov_len = ((size_t)op->seg[i].last_sect - op->seg[i].first_sect + 1) << 9;

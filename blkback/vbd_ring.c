@@ -36,8 +36,7 @@ struct vbd_ring {
     unsigned int in_flight;
     struct vbd_req *barrier_wait; /* a barrier waiting for the ring to drain */
     bool need_push;
-    struct pgrant_cache *pgc;   /* NULL without persistent grants */
-    unsigned long long one_off; /* requests mapped for their duration only */
+    struct pgrant_cache *pgc; /* NULL without persistent grants */
     /* Event storm guard (see on_event). */
     struct pv_timer *unmask_timer;
     uint64_t window_start;
@@ -240,6 +239,8 @@ static void process(struct vbd_ring *r)
 
 void vbd_ring_after_io(struct vbd_ring *r)
 {
+    if (r->pgc)
+        pgrant_maintain(r->pgc, pv_now_ms());
     if (r->barrier_wait && r->in_flight == 1) {
         struct vbd_req *q = r->barrier_wait;
         r->barrier_wait = NULL;
@@ -426,11 +427,6 @@ void vbd_ring_start(struct vbd_ring *r)
         pv_evtchn_notify(r->evt, r->port);
 }
 
-void vbd_ring_count_one_off(struct vbd_ring *r)
-{
-    r->one_off++;
-}
-
 void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
 {
     if (!r)
@@ -440,8 +436,8 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
     pv_journal_close(r->jr);
     if (r->pgc)
         pv_dev_info(r->v->xdev,
-                    "queue %u: %u persistent grants cached, %llu requests mapped one-off", r->idx,
-                    pgrant_count(r->pgc), r->one_off);
+                    "queue %u: %u persistent grants cached, %llu pages mapped one-off (cache full)",
+                    r->idx, pgrant_count(r->pgc), pgrant_overflows(r->pgc));
     if (r->evt_watch)
         pv_watch_remove(r->evt_watch);
     if (r->unmask_timer)

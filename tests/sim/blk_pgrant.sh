@@ -22,7 +22,7 @@ expect_eq "grants still mapped after the guest closed" "$mapped" 0
 blk_stop_backend
 # The bound was reached: some requests were mapped one-off, and the cache
 # never held more than 24 mappings per queue.
-grep -Eq "persistent grants cached, [1-9][0-9]* requests mapped one-off" "$SIM_DIR/blk.log" ||
+grep -Eq "persistent grants cached, [1-9][0-9]* pages mapped one-off" "$SIM_DIR/blk.log" ||
     fail "the persistent grant bound was never reached"
 if grep -E "queue [0-9]+: ([0-9]+) persistent grants cached" "$SIM_DIR/blk.log" |
     sed -E 's/.*queue [0-9]+: ([0-9]+) persistent.*/\1/' | awk '$1 > 24 { bad = 1 } END { exit !bad }'; then
