@@ -81,9 +81,11 @@ blk_be_key() {
 }
 
 # blk_wait_state DOMID DEVID STATE: waits up to 10 s for the backend state.
+# Waits up to BLK_WAIT_S seconds (default 30: a sanitizer build's fio, which
+# opens the frontend, can take 10 s to start on a loaded 2-core host).
 blk_wait_state() {
-    local i
-    for i in $(seq 1 500); do
+    local deadline=$((SECONDS + ${BLK_WAIT_S:-30}))
+    while [ $SECONDS -lt $deadline ]; do
         [ "$(blk_be_key "$1" "$2" state 2>/dev/null)" = "$3" ] && return 0
         sleep 0.02
     done
