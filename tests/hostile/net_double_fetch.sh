@@ -115,7 +115,7 @@ echo "attack: $rounds rounds in $(wc -l <"$SIM_DIR/attacks.txt") hostile guests:
 [ "$good" -gt 0 ] || fail "no frame of the attack reached the host"
 [ "$good" -le "$sent" ] || fail "the host saw $good frames for $sent sent"
 hostile_check_rss "$rss0" "$rss1"
-hostile_check_throughput
+hostile_check_throughput Mbit/s pvback-net
 net_stop_fronts
 net_stop_backend
 echo "PASS: the other guests kept $KEPT% of their throughput"

@@ -85,7 +85,7 @@ echo "storms: $(awk '{s += $2} END {print s}' "$SIM_DIR/storms.txt") notificatio
 [ $((stormy - calm)) -le "$cpu_max" ] ||
     fail "pvback-net spent $((stormy - calm))% of a core more on the storm (limit $cpu_max%)"
 hostile_check_rss "$rss0" "$rss1"
-hostile_check_throughput
+hostile_check_throughput Mbit/s pvback-net
 net_stop_fronts
 net_stop_backend
 echo "PASS: the other guests kept $KEPT% of their throughput"

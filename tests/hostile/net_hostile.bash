@@ -3,6 +3,7 @@
 # without an attack, and the checks every attack ends with. Source it after
 # net_helpers.bash; HOSTILE_REPEAT runs of each kind (median), 5 by default:
 # iperf3 between two guests varies by a third from run to run here.
+source "$PVBACK_SRC/tests/hostile/throughput.bash"
 repeat=${HOSTILE_REPEAT:-5}
 rss_max=${HOSTILE_RSS_MAX_KB:-65536}
 
@@ -75,41 +76,6 @@ hostile_attack_stop() {
     touch "$SIM_DIR/stop-attacks"
     wait $loop || fail "$(cat "$SIM_DIR/attack-failed" 2>/dev/null)"
     loop=
-}
-
-# hostile_check_throughput [--report-under-asan]: the good guests must keep
-# 80% of their throughput. Judged on the median of the rounds' ratios
-# (attacked run / the unattacked run just before it), not on the ratio of the
-# two medians: on a loaded 2-core machine single runs swing by half, and a
-# pairing keeps a slow minute from counting against one side only. An attack
-# that really costs 20% shows in most pairs and so in their median.
-# With --report-under-asan the ratio is only reported in a sanitizer build:
-# for a test that showed it cannot hold there (net_isolation: every hostile
-# guest's setup and teardown in the shared pvback-net costs several times
-# its normal CPU on the same two cores the good guests' iperf3 runs on;
-# 71-74% seen). The other tests assert it in every build, but not with
-# pvback-net under valgrind (PVBACK_VALGRIND=1, run for the memory checks):
-# there it measures valgrind.
-hostile_check_throughput() {
-    local mb mh
-    mb=$(median "${base[@]}")
-    mh=$(median "${hit[@]}")
-    KEPT=$(python3 -c '
-import sys
-n = len(sys.argv) // 2
-b, h = sys.argv[1:1 + n], sys.argv[1 + n:]
-r = sorted(int(y) * 100 // max(int(x), 1) for x, y in zip(b, h))
-print(r[(len(r) - 1) // 2])' "${base[@]}" "${hit[@]}")
-    echo "good guests Mbit/s unattacked: ${base[*]} (median $mb); attacked: ${hit[*]} (median $mh);" \
-        "median of the rounds' ratios $KEPT%"
-    if [ "${PVBACK_VALGRIND:-0}" = 1 ]; then
-        echo "under valgrind: throughput kept $KEPT% (what valgrind allows; not asserted)"
-    elif [ "${1:-}" = --report-under-asan ] && ldd "$PVBACK_BIN/pvback-net" | grep -q libasan; then
-        echo "sanitizer build: throughput kept $KEPT% (asserted in the plain build only)"
-    else
-        [ "$KEPT" -ge 80 ] ||
-            fail "the good guests lost more than 20% of their throughput (median round kept $KEPT%)"
-    fi
 }
 
 # hostile_check_rss RSS0 RSS1: pvback-net's growth under HOSTILE_RSS_MAX_KB.

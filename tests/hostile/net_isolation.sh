@@ -14,7 +14,7 @@
 #    unattacked throughput measured here (median of HOSTILE_REPEAT=5 each:
 #    iperf3 between two guests varies by a third from run to run here);
 #    asserted in the plain build, reported in a sanitizer build (see
-#    hostile_check_throughput in net_hostile.bash).
+#    hostile_check_throughput in throughput.bash).
 # Hostile guests come one per HOSTILE_PACE seconds (0.5), see attack_loop.
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
 source "$PVBACK_SRC/tests/hostile/net_hostile.bash"
@@ -123,7 +123,7 @@ wait $flood
 kill -CONT "$sink_front"
 echo "$(cat "$SIM_DIR/attacks-done") hostile guests in the last round; a stalled guest flooded throughout"
 hostile_check_rss "$rss0" "$rss1"
-hostile_check_throughput --report-under-asan
+hostile_check_throughput Mbit/s pvback-net --report-under-asan
 # the stalled guest's vif was only held back, not failed: it works again
 expect_eq "the stalled guest's vif" "$(xenstore-read "backend/vif/$ds/0/state")" 4
 in_guest sink ping -c 1 -W 3 10.86.0.1 >/dev/null || fail "the stalled guest did not recover"
