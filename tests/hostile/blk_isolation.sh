@@ -36,14 +36,6 @@ blk_add_disk "$bad" 51712 "$SIM_DIR/bad.img" w
 blk_add_disk "$good" 51712 "$SIM_DIR/good.img" w
 blk_start_backend --frontend-domid "$good"
 GOOD_PID=$BLK_PID
-iso_cleanup() {
-    local rc=$?
-    set +e
-    kill -TERM "$GOOD_PID" 2>/dev/null
-    wait "$GOOD_PID" 2>/dev/null
-    blk_cleanup "$rc"
-}
-trap iso_cleanup EXIT
 blk_start_backend --frontend-domid "$bad" # BLK_PID: the attacked guest's
 blk_wait_state "$bad" 51712 2
 blk_wait_state "$good" 51712 2

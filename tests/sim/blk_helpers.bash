@@ -5,14 +5,17 @@
 # or leak fails the test when it stops.
 source "$PVBACK_SRC/tests/sim/lib.sh"
 
-BLK_PID=
+BLK_PID=    # the latest pvback-blk started (blk_stop_backend stops it)
+BLK_ALL=()  # every pvback-blk started, stopped by blk_cleanup if still running
 blk_cleanup() { # [RC], as sim_cleanup
-    local rc=${1:-$?}
+    local rc=${1:-$?} pid
     set +e # a cleanup goes all the way, whatever fails in it
-    if [ -n "$BLK_PID" ] && kill -0 "$BLK_PID" 2>/dev/null; then
-        kill -TERM "$BLK_PID" 2>/dev/null || true
-        wait "$BLK_PID" 2>/dev/null || true
-    fi
+    for pid in "${BLK_ALL[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        fi
+    done
     if [ $rc -ne 0 ] && [ -f "$SIM_DIR/blk.log" ]; then
         echo "--- pvback-blk log" >&2
         tail -n 40 "$SIM_DIR/blk.log" >&2
@@ -56,6 +59,7 @@ blk_start_backend() {
     fi
     PVBACK_LOG=${PVBACK_LOG:-info} "${cmd[@]}" >>"$SIM_DIR/blk.log" 2>&1 &
     BLK_PID=$!
+    BLK_ALL+=("$BLK_PID")
 }
 
 # blk_stop_backend: SIGTERM, and its exit status must be 0 (valgrind: clean).
