@@ -11,6 +11,7 @@
  * SIGTERM or SIGINT; xenstore is left as it is, so a restarted pvback-blk
  * takes the devices over. The start-up common to the backends is
  * common/backend_main.c. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,11 @@ static const struct pv_xenbus_ops *blk_xenbus_ops(void *daemon)
 static int blk_prepare(void *daemon, const struct pv_backend_env *env)
 {
     ((struct blk_daemon *)daemon)->cfg.journal_dir = env->journal_dir;
+    /* libiscsi sends a command's data with writev(), which cannot take
+     * MSG_NOSIGNAL: a target that dies while data goes out would otherwise
+     * kill the daemon with SIGPIPE, silently, and every guest's disk with
+     * it. A dead socket is reported as EPIPE and handled as a lost session. */
+    signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
