@@ -247,6 +247,7 @@ void pv_remote_session_back(struct pv_remote_store *r)
         return;
     r->down_since_ms = 0;
     r->gave_up = false;
+    r->attempt_window_ms = 0;
     pv_info("%s: session re-established", r->name);
 }
 
@@ -263,8 +264,20 @@ bool pv_remote_session_expired(struct pv_remote_store *r)
 bool pv_remote_retry_due(struct pv_remote_store *r, bool attempting)
 {
     uint64_t now = pv_now_ms();
-    if (attempting && now - r->attempt_ms < PV_REMOTE_RETRY_MS)
-        return false;
+    if (!r->attempt_window_ms)
+        r->attempt_window_ms = PV_REMOTE_RETRY_MS;
+    if (attempting) {
+        if (now - r->attempt_ms < r->attempt_window_ms)
+            return false;
+        /* Abandoned: this server (or this process) may just be slow, so the
+         * next attempt gets longer. A redo every window forever would never
+         * let a login that takes longer than the window succeed. */
+        r->attempt_window_ms = r->attempt_window_ms * 2 < PV_REMOTE_RETRY_MAX_MS
+                                   ? r->attempt_window_ms * 2
+                                   : PV_REMOTE_RETRY_MAX_MS;
+        pv_debug("%s: reconnect attempt silent for %llu ms: redone, now with %u ms", r->name,
+                 (unsigned long long)(now - r->attempt_ms), r->attempt_window_ms);
+    }
     r->attempt_ms = now;
     return true;
 }

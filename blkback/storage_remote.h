@@ -20,9 +20,10 @@
 #include "storage_url.h"
 
 #define PV_REMOTE_TICK_MS         1000u
-#define PV_REMOTE_DEFAULT_TIMEOUT 60u   /* seconds a lost server may stay away */
-#define PV_REMOTE_CONNECT_TIMEOUT 10    /* seconds for the first connection */
-#define PV_REMOTE_RETRY_MS        3000u /* a reconnect attempt silent this long is redone */
+#define PV_REMOTE_DEFAULT_TIMEOUT 60u    /* seconds a lost server may stay away */
+#define PV_REMOTE_CONNECT_TIMEOUT 10     /* seconds for the first connection */
+#define PV_REMOTE_RETRY_MS        3000u  /* a reconnect attempt silent this long is redone */
+#define PV_REMOTE_RETRY_MAX_MS    60000u /* ...each redo doubling it, up to this */
 
 struct pv_remote_poll {
     int epfd;
@@ -68,6 +69,7 @@ struct pv_remote_store {
     unsigned int timeout_s;          /* the reconnect timeout */
     uint64_t down_since_ms;          /* 0: the session is up */
     uint64_t attempt_ms;             /* when the current reconnect attempt started */
+    unsigned int attempt_window_ms;  /* how long it may stay silent; 0: PV_REMOTE_RETRY_MS */
     bool gave_up;                    /* down longer than the timeout: requests fail at once */
     struct pv_remote_link *parked;   /* work waiting for a session */
     unsigned int completed;          /* callbacks run during this reap */
@@ -113,9 +115,15 @@ void pv_remote_session_back(struct pv_remote_store *r);
  * the driver then fails what waits (pv_remote_unpark). */
 bool pv_remote_session_expired(struct pv_remote_store *r);
 /* Whether to start a reconnect attempt now: none is under way (attempting
- * false), or the one under way has not called back within
- * PV_REMOTE_RETRY_MS (a connect to a host that is not there may never
- * report) and is abandoned. When true, the new attempt's clock starts. */
+ * false), or the one under way has not called back within its window (a
+ * connect to a host that is not there may never report) and is abandoned.
+ * The window starts at PV_REMOTE_RETRY_MS and doubles with each abandoned
+ * attempt (up to PV_REMOTE_RETRY_MAX_MS), so that a login slower than the
+ * window (a loaded host, a process under valgrind) fits in a later one; it
+ * starts over when the session is back. The window has nothing to do with
+ * the reconnect timeout, which pv_remote_session_expired() applies to the
+ * waiting requests whatever the attempts do. When true, the new attempt's
+ * clock starts. */
 bool pv_remote_retry_due(struct pv_remote_store *r, bool attempting);
 
 /* Parks work until there is a session again. */
