@@ -279,3 +279,20 @@ remote_error_node() {
 soak_started() {
     srv_wait "the soak's open" 600 grep -q " bytes" "$SRV_DIR/soak.log"
 }
+
+# guest_fio DOMID LOG [fio options...]: real fio in guest DOMID on its first
+# disk (xvda) through the pvback-blkfront fio engine, output in LOG; fio's
+# exit status (300 s at most). A sanitizer build's engine gets the sanitizer
+# runtimes preloaded into the (uninstrumented) fio, as in blk_fio.sh.
+guest_fio() {
+    local domid=$1 log=$2 engine=$PVBACK_BIN/pvback-blkfront-fio.so preload=()
+    shift 2
+    [ -f "$engine" ] || fail "fio engine not built: run scripts/fetch-fio-src, then reconfigure"
+    command -v fio >/dev/null || fail "fio is not installed"
+    if ldd "$engine" | grep libasan >/dev/null; then # not -q: ldd would die of SIGPIPE
+        preload=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+            ASAN_OPTIONS=detect_leaks=0)
+    fi
+    XENSIM_DOMID=$domid XENSTORED_PATH="$SIM_DIR/dom$domid.sock" timeout 300 "${preload[@]}" \
+        fio --ioengine=external:"$engine" --filename=xvda "$@" >"$log" 2>&1
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# What a guest sees when its iSCSI target goes away (issue #6), with a
+# reconnect timeout of $timeout_s s, through real fio in the guest:
+# - a broken pipe (a target that died while data went out to it) does not
+#   stop pvback-blk;
+# - a target that is back after longer than a reconnect attempt's first
+#   window, within the timeout: the verified job finishes without an error;
+# - a target that stays away: the guest's waiting requests are answered with
+#   EIO once the timeout passed (never held for ever), pvback-blk stays up,
+#   and another guest's disk served by the same process keeps working;
+# - the target back after that: the guest's I/O works again.
+source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
+source "$PVBACK_SRC/tests/sim/lib_servers.sh"
+
+timeout_s=15
+blk_start_sim
+trap srv_blk_cleanup EXIT
+srv_tgtd_start 48M
+export PVBACK_REMOTE_TIMEOUT=$timeout_s
+blk_start_backend
+
+devid=51712
+dom=$(blk_guest g-iscsi)
+blk_add_disk "$dom" $devid "$SRV_TGT_URL" w
+blk_wait_state "$dom" $devid 2
+other=$(blk_guest g-file)
+truncate -s 32M "$SIM_DIR/other.img"
+blk_add_disk "$other" $devid "$SIM_DIR/other.img" w
+blk_wait_state "$other" $devid 2
+
+backend_alive() { # WHEN
+    kill -0 "$BLK_PID" 2>/dev/null && return 0
+    local rc=0
+    wait "$BLK_PID" || rc=$?
+    BLK_PID=
+    fail "pvback-blk is gone $1 (exit status $rc)"
+}
+
+# The job: verified writes; run LOG [fio options...] in the background.
+job=(--name=outage --size=16M --rw=randwrite --bs=64k --iodepth=8 --verify=crc32c --do_verify=1)
+loops=40 # long enough to be running still when the target is back
+[ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
+# running JOB_PID: the job must still be running, or the outage proved nothing.
+running() {
+    kill -0 "$1" 2>/dev/null || fail "fio ended before the target went away: the test proved nothing"
+}
+
+echo "== a broken pipe"
+kill -PIPE "$BLK_PID"
+sleep 1
+backend_alive "after a SIGPIPE"
+echo "ok: pvback-blk ignores SIGPIPE"
+
+echo "== the target back after 8 s"
+guest_fio "$dom" "$SIM_DIR/fio-back.log" "${job[@]}" --loops=$loops &
+fio_pid=$!
+sleep 1
+running $fio_pid
+srv_tgtd_restart 8
+wait $fio_pid || { cat "$SIM_DIR/fio-back.log" >&2; fail "fio failed across an 8 s outage"; }
+grep -q 'err= 0' "$SIM_DIR/fio-back.log" || fail "fio reported errors across an 8 s outage"
+grep -q "session lost" "$SIM_DIR/blk.log" || fail "the backend never saw the session drop: the test proved nothing"
+backend_alive "after an 8 s outage"
+blk_wait_state "$dom" $devid 6
+echo "ok: the job resumed once the target was back"
+
+echo "== the target gone for good"
+guest_fio "$dom" "$SIM_DIR/fio-gone.log" "${job[@]}" --loops=400 &
+fio_pid=$!
+sleep 1
+running $fio_pid
+srv_tgtd_kill
+# Meanwhile another guest's disk, in the same pvback-blk, is served.
+blk_front "$other" --ops "${BLK_VERIFY_OPS:-300}" verify >"$SIM_DIR/other.log" 2>&1 ||
+    { cat "$SIM_DIR/other.log" >&2; fail "another guest's disk failed while the target was away"; }
+echo "ok: another guest's disk served during the outage"
+# fio's own 300 s bound (guest_fio) is what catches a request held for ever.
+if wait $fio_pid; then
+    fail "fio finished without an error while the target was gone"
+fi
+grep -q "Input/output error" "$SIM_DIR/fio-gone.log" ||
+    { cat "$SIM_DIR/fio-gone.log" >&2; fail "the guest did not see EIO"; }
+grep -q "no session for $timeout_s s" "$SIM_DIR/blk.log" ||
+    fail "no 'no session for $timeout_s s' in the log: the EIO came from elsewhere"
+backend_alive "after the reconnect timeout"
+blk_wait_state "$dom" $devid 6
+echo "ok: the guest saw EIO after the $timeout_s s timeout, pvback-blk is up"
+
+echo "== the target back after the timeout"
+srv_tgtd_start 48M
+# Until a fresh login, requests still fail at once (the guest is not held);
+# the retries go on after the timeout, so the session comes back by itself.
+sessions_back() { [ "$(grep -c "session re-established" "$SIM_DIR/blk.log")" -ge "$1" ]; }
+srv_wait "the session, once the target is back" 600 sessions_back 2
+guest_fio "$dom" "$SIM_DIR/fio-after.log" "${job[@]}" ||
+    { cat "$SIM_DIR/fio-after.log" >&2; fail "I/O did not resume once the target was back"; }
+grep -q 'err= 0' "$SIM_DIR/fio-after.log" || fail "fio reported errors once the target was back"
+blk_wait_state "$dom" $devid 6
+echo "ok: I/O works again"
+
+blk_stop_backend
+echo PASS
