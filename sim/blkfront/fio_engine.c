@@ -8,7 +8,20 @@
  *   devid=51712 queues=4 ring_order=2 persistent=1 indirect=1
  *
  * One job per device (each job negotiates its own connection). Reads, writes,
- * fsync/fdatasync (a flush) and trim (a discard) are supported. */
+ * fsync/fdatasync (a flush) and trim (a discard) are supported.
+ *
+ * When fio stops a job (a signal, the end of its runtime) while requests are
+ * unanswered, as when the backend holds them for a lost server, the engine
+ * waits for them TERMINATE_GRACE_MS at most, then closes the device
+ * (blkfront_close gives the backend a bounded time more to answer) and
+ * completes the rest with ECANCELED. A working backend answers long before:
+ * a time-based job's last requests complete normally.
+ * A job that waited on would be reaped by force after 300 s, and fio 3.33
+ * then frees the engine's option struct twice: the parent freed its copy at
+ * fork, and td->eo, which only the job's own teardown clears, is freed again
+ * at exit (the "double free on forced exit" of issue #6). Closing here, in
+ * getevents, also keeps blkfront from copying into buffers that fio frees
+ * before it calls the engine's cleanup. */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -17,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <time.h>
 #include <xen/io/blkif.h>
 
 #include "fio.h"
@@ -34,10 +48,16 @@ struct engine_opts {
     unsigned int indirect;
 };
 
+#define TERMINATE_GRACE_MS 20000 /* well within fio's 300 s before a forced reap */
+
+struct req;
+
 struct engine {
-    struct blkfront *f;
+    struct blkfront *f;   /* NULL once closed early (see the top) */
     struct io_u **events; /* completed, not yet reaped by fio */
     unsigned int nr_events, cap;
+    struct req *busy;      /* submitted, not answered */
+    uint64_t terminate_ms; /* when getevents first saw fio stopping the job; 0: not yet */
 };
 
 /* One per io_u: the blkfront request that carries it. */
@@ -45,6 +65,7 @@ struct req {
     struct blkfront_io io;
     struct io_u *io_u;
     struct engine *e;
+    struct req *prev, *next; /* on e->busy while submitted */
 };
 
 static struct fio_option options[] = {
@@ -91,13 +112,39 @@ static struct fio_option options[] = {
     {.name = NULL},
 };
 
+/* r is answered (error: 0 or an errno): off the busy list, an event for fio.
+ * At most iodepth requests are busy, and events is emptied at every
+ * getevents, so it cannot overflow. */
+static void complete(struct req *r, int error)
+{
+    struct engine *e = r->e;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        e->busy = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    r->io_u->error = error;
+    r->io_u->resid = 0;
+    if (e->nr_events < e->cap)
+        e->events[e->nr_events++] = r->io_u;
+}
+
 static void on_done(struct blkfront_io *io, int status)
 {
-    struct req *r = io->arg;
-    struct io_u *io_u = r->io_u;
-    io_u->error = status == BLKIF_RSP_OKAY ? 0 : status == BLKIF_RSP_EOPNOTSUPP ? EOPNOTSUPP : EIO;
-    io_u->resid = 0;
-    r->e->events[r->e->nr_events++] = io_u;
+    complete(io->arg, status == BLKIF_RSP_OKAY         ? 0
+                      : status == BLKIF_RSP_EOPNOTSUPP ? EOPNOTSUPP
+                                                       : EIO);
+}
+
+/* Closes the device now; what it did not answer completes with ECANCELED. */
+static void close_early(struct engine *e)
+{
+    blkfront_close(e->f);
+    e->f = NULL;
+    while (e->busy)
+        complete(e->busy, ECANCELED);
 }
 
 static int engine_init(struct thread_data *td)
@@ -138,7 +185,8 @@ static void engine_cleanup(struct thread_data *td)
     struct engine *e = td->io_ops_data;
     if (!e)
         return;
-    blkfront_close(e->f);
+    if (e->f)
+        close_early(e); /* nothing is busy: getevents waited for it */
     free(e->events);
     free(e);
     td->io_ops_data = NULL;
@@ -167,6 +215,10 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
     struct engine *e = td->io_ops_data;
     struct req *r = io_u->engine_data;
     r->e = e;
+    if (!e->f) {
+        io_u->error = ECANCELED;
+        return FIO_Q_COMPLETED;
+    }
     r->io = (struct blkfront_io){.offset = io_u->offset,
                                  .len = io_u->xfer_buflen,
                                  .buf = io_u->xfer_buf,
@@ -199,7 +251,29 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
         io_u->error = -rc;
         return FIO_Q_COMPLETED;
     }
+    r->prev = NULL;
+    r->next = e->busy;
+    if (e->busy)
+        e->busy->prev = r;
+    e->busy = r;
     return FIO_Q_QUEUED;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* fio is stopping the job and its requests have had their grace. */
+static bool grace_over(struct thread_data *td, struct engine *e)
+{
+    if (!td->terminate)
+        return false;
+    if (!e->terminate_ms)
+        e->terminate_ms = now_ms();
+    return now_ms() - e->terminate_ms >= TERMINATE_GRACE_MS;
 }
 
 static int engine_getevents(struct thread_data *td, unsigned int min, unsigned int max,
@@ -209,12 +283,20 @@ static int engine_getevents(struct thread_data *td, unsigned int min, unsigned i
     int timeout = t ? (int)(t->tv_sec * 1000 + t->tv_nsec / 1000000) : -1;
     (void)max;
     e->nr_events = 0;
-    /* Take what is there; wait only as long as fewer than min are done. */
-    if (blkfront_wait(e->f, 0) < 0)
-        return -errno;
+    if (!e->f)
+        return 0;
+    /* Take what is there; wait only as long as fewer than min are done and
+     * fio has not been stopping the job for longer than the grace. A device
+     * that fails is closed, its busy requests answered. */
+    if (blkfront_wait(e->f, 0) < 0) {
+        close_early(e);
+        return (int)e->nr_events;
+    }
     while (e->nr_events < min) {
-        if (blkfront_wait(e->f, timeout < 0 ? 1000 : timeout) < 0)
-            return -errno;
+        if (grace_over(td, e) || blkfront_wait(e->f, timeout < 0 ? 1000 : timeout) < 0) {
+            close_early(e);
+            break;
+        }
         if (timeout >= 0)
             break;
     }
@@ -244,7 +326,7 @@ static int engine_close_file(struct thread_data *td, struct fio_file *f)
 static int engine_get_file_size(struct thread_data *td, struct fio_file *f)
 {
     struct engine *e = td->io_ops_data;
-    if (!e)
+    if (!e || !e->f)
         return 0; /* before init: fio asks again once the device is open */
     f->real_file_size = blkfront_info(e->f)->sectors * 512;
     fio_file_set_size_known(f);

@@ -59,6 +59,7 @@ for kind in iscsi nfs; do
     [ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
     run_fio $devid "$kind-restart" "${job[@]}" --loops=$loops &
     fio_pid=$!
+    blk_wait_state "$dom" $devid 4 # connected: the backend has opened the store
     sleep 1
     if [ $kind = iscsi ]; then srv_tgtd_restart 2; else srv_nfs_restart 2; fi
     kill -0 $fio_pid 2>/dev/null || fail "$kind: fio ended before the restart: the test proved nothing"

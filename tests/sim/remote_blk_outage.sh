@@ -8,7 +8,8 @@
 # - a target that stays away: the guest's waiting requests are answered with
 #   EIO once the timeout passed (never held for ever), pvback-blk stays up,
 #   and another guest's disk served by the same process keeps working;
-# - the target back after that: the guest's I/O works again.
+# - the target back after that: the guest's I/O works again;
+# - the guest's fio stopped while its requests are unanswered exits cleanly.
 source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
 source "$PVBACK_SRC/tests/sim/lib_servers.sh"
 
@@ -40,9 +41,12 @@ backend_alive() { # WHEN
 job=(--name=outage --size=16M --rw=randwrite --bs=64k --iodepth=8 --verify=crc32c --do_verify=1)
 loops=40 # long enough to be running still when the target is back
 [ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
-# running JOB_PID: the job must still be running, or the outage proved nothing.
+# running JOB_PID DOMID: once the guest's disk is connected (the backend opens
+# the storage then), the job must still be running, or the test proves nothing.
 running() {
-    kill -0 "$1" 2>/dev/null || fail "fio ended before the target went away: the test proved nothing"
+    blk_wait_state "$2" $devid 4
+    sleep 1
+    kill -0 "$1" 2>/dev/null || fail "fio ended before the outage: the test proved nothing"
 }
 
 echo "== a broken pipe"
@@ -54,8 +58,7 @@ echo "ok: pvback-blk ignores SIGPIPE"
 echo "== the target back after 8 s"
 guest_fio "$dom" "$SIM_DIR/fio-back.log" "${job[@]}" --loops=$loops &
 fio_pid=$!
-sleep 1
-running $fio_pid
+running $fio_pid "$dom"
 srv_tgtd_restart 8
 wait $fio_pid || { cat "$SIM_DIR/fio-back.log" >&2; fail "fio failed across an 8 s outage"; }
 grep -q 'err= 0' "$SIM_DIR/fio-back.log" || fail "fio reported errors across an 8 s outage"
@@ -67,8 +70,7 @@ echo "ok: the job resumed once the target was back"
 echo "== the target gone for good"
 guest_fio "$dom" "$SIM_DIR/fio-gone.log" "${job[@]}" --loops=400 &
 fio_pid=$!
-sleep 1
-running $fio_pid
+running $fio_pid "$dom"
 srv_tgtd_kill
 # Meanwhile another guest's disk, in the same pvback-blk, is served.
 blk_front "$other" --ops "${BLK_VERIFY_OPS:-300}" verify >"$SIM_DIR/other.log" 2>&1 ||
@@ -97,6 +99,33 @@ guest_fio "$dom" "$SIM_DIR/fio-after.log" "${job[@]}" ||
 grep -q 'err= 0' "$SIM_DIR/fio-after.log" || fail "fio reported errors once the target was back"
 blk_wait_state "$dom" $devid 6
 echo "ok: I/O works again"
+
+echo "== fio stopped while the backend does not answer"
+# The guest's fio is stopped (SIGTERM to its group, as by timeout(1)) while
+# the backend holds its requests: the job must exit by itself, well before
+# fio's forced reap at 300 s, which double-frees in fio 3.33.
+guest_fio "$other" "$SIM_DIR/fio-stop.log" --name=stop --size=16M --rw=randread --bs=64k \
+    --iodepth=8 --time_based --runtime=600 &
+fio_pid=$!
+running $fio_pid "$other"
+kill -STOP "$BLK_PID"
+tpid=$(pgrep -P $fio_pid -x timeout) || fail "no timeout process under guest_fio"
+kill -TERM "$tpid"
+for i in $(seq 120); do
+    kill -0 $fio_pid 2>/dev/null || break
+    sleep 1
+done
+kill -CONT "$BLK_PID"
+if kill -0 $fio_pid 2>/dev/null; then
+    fail "fio did not exit within 120 s of its SIGTERM while its requests were unanswered"
+fi
+wait $fio_pid || true # its unanswered requests failed: an error status is right
+if grep -E "double free|AddressSanitizer|corruption|hasn't exited" "$SIM_DIR/fio-stop.log" >&2; then
+    fail "fio's exit went wrong"
+fi
+backend_alive "after the guest's fio left"
+blk_wait_state "$other" $devid 6
+echo "ok: fio exited by itself, cleanly"
 
 blk_stop_backend
 echo PASS
