@@ -55,8 +55,7 @@ for kind in iscsi nfs; do
     # a write to the dead target's socket once killed pvback-blk with SIGPIPE,
     # issue #6).
     job=(--rw=randwrite --bs=64k --iodepth=8 --randseed=9)
-    loops=40 # long enough to be running still when the server is back
-    [ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
+    loops=40 # long enough to be running still when the server is back (valgrind too)
     run_fio $devid "$kind-restart" "${job[@]}" --loops=$loops &
     fio_pid=$!
     blk_wait_state "$dom" $devid 4 # connected: the backend has opened the store

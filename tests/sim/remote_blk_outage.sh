@@ -39,14 +39,14 @@ backend_alive() { # WHEN
 
 # The job: verified writes; run LOG [fio options...] in the background.
 job=(--name=outage --size=16M --rw=randwrite --bs=64k --iodepth=8 --verify=crc32c --do_verify=1)
-loops=40 # long enough to be running still when the target is back
-[ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
-# running JOB_PID DOMID: once the guest's disk is connected (the backend opens
-# the storage then), the job must still be running, or the test proves nothing.
+loops=40 # long enough to be running still when the target is back (valgrind too)
+# running JOB_PID DOMID LOG: once the guest's disk is connected (the backend
+# opens the storage then), the job must still be running, or the test proves
+# nothing.
 running() {
     blk_wait_state "$2" $devid 4
     sleep 1
-    kill -0 "$1" 2>/dev/null || fail "fio ended before the outage: the test proved nothing"
+    kill -0 "$1" 2>/dev/null || { cat "$3" >&2; fail "fio ended before the outage: the test proved nothing"; }
 }
 
 echo "== a broken pipe"
@@ -58,7 +58,7 @@ echo "ok: pvback-blk ignores SIGPIPE"
 echo "== the target back after 8 s"
 guest_fio "$dom" "$SIM_DIR/fio-back.log" "${job[@]}" --loops=$loops &
 fio_pid=$!
-running $fio_pid "$dom"
+running $fio_pid "$dom" "$SIM_DIR/fio-back.log"
 srv_tgtd_restart 8
 wait $fio_pid || { cat "$SIM_DIR/fio-back.log" >&2; fail "fio failed across an 8 s outage"; }
 grep -q 'err= 0' "$SIM_DIR/fio-back.log" || fail "fio reported errors across an 8 s outage"
@@ -70,7 +70,7 @@ echo "ok: the job resumed once the target was back"
 echo "== the target gone for good"
 guest_fio "$dom" "$SIM_DIR/fio-gone.log" "${job[@]}" --loops=400 &
 fio_pid=$!
-running $fio_pid "$dom"
+running $fio_pid "$dom" "$SIM_DIR/fio-gone.log"
 srv_tgtd_kill
 # Meanwhile another guest's disk, in the same pvback-blk, is served.
 blk_front "$other" --ops "${BLK_VERIFY_OPS:-300}" verify >"$SIM_DIR/other.log" 2>&1 ||
@@ -107,7 +107,7 @@ echo "== fio stopped while the backend does not answer"
 guest_fio "$other" "$SIM_DIR/fio-stop.log" --name=stop --size=16M --rw=randread --bs=64k \
     --iodepth=8 --time_based --runtime=600 &
 fio_pid=$!
-running $fio_pid "$other"
+running $fio_pid "$other" "$SIM_DIR/fio-stop.log"
 kill -STOP "$BLK_PID"
 tpid=$(pgrep -P $fio_pid -x timeout) || fail "no timeout process under guest_fio"
 kill -TERM "$tpid"
