@@ -11,7 +11,6 @@
  * SIGTERM or SIGINT; xenstore is left as it is, so a restarted pvback-blk
  * takes the devices over. The start-up common to the backends is
  * common/backend_main.c. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,11 +68,6 @@ static const struct pv_xenbus_ops *blk_xenbus_ops(void *daemon)
 static int blk_prepare(void *daemon, const struct pv_backend_env *env)
 {
     ((struct blk_daemon *)daemon)->cfg.journal_dir = env->journal_dir;
-    /* libiscsi sends a command's data with writev(), which cannot take
-     * MSG_NOSIGNAL: a target that dies while data goes out would otherwise
-     * kill the daemon with SIGPIPE, silently, and every guest's disk with
-     * it. A dead socket is reported as EPIPE and handled as a lost session. */
-    signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "backend_main.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,6 +126,11 @@ static int serve(const struct pv_backend_main *m, void *daemon, struct pv_loop *
         pv_err("cannot catch SIGTERM/SIGINT: %s", strerror(errno));
         goto out;
     }
+    /* A write to a peer that went away (a tap whose link is gone, an iSCSI
+     * target that died while libiscsi's writev() sent data, which cannot
+     * take MSG_NOSIGNAL) must come back as EPIPE, handled by the device it
+     * concerns, not kill the daemon and every guest's device with it. */
+    signal(SIGPIPE, SIG_IGN);
     if (m->prepare && m->prepare(daemon, &env) < 0)
         goto out;
     /* Everything opened at start is open: into the sandbox (images, taps,

@@ -13,7 +13,6 @@
  * pvback-net takes the vifs over. The start-up common to the backends is
  * common/backend_main.c. */
 #include <linux/capability.h>
-#include <signal.h>
 
 #include "backend_main.h"
 #include "vif.h"
@@ -46,8 +45,6 @@ static int net_prepare(void *daemon, const struct pv_backend_env *env)
 
     cfg->journal_dir = env->journal_dir;
     cfg->status = env->status;
-    /* A write to a tap whose link is gone must not kill the daemon. */
-    signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
