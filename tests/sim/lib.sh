@@ -96,3 +96,15 @@ expect_fail() {
 
 # median N...: the middle value of integers (the lower middle for an even count).
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# wait_for SECONDS WHAT CMD...: runs CMD every 0.1 s (its output dropped)
+# until it succeeds; fails the test after SECONDS.
+wait_for() {
+    local secs=$1 what=$2 i
+    shift 2
+    for i in $(seq 1 $((secs * 10))); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "$what: not within $secs s"
+}

@@ -31,16 +31,6 @@ srv_dir() {
     [ -n "$SRV_DIR" ] || SRV_DIR=$(mktemp -d /tmp/pvback-srv.XXXXXX)
 }
 
-# srv_wait WHAT TRIES CMD...: runs CMD every 0.1 s until it succeeds.
-srv_wait() {
-    local what=$1 tries=$2 i
-    shift 2
-    for i in $(seq "$tries"); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    fail "$what: not ready after $((tries / 10)) s"
-}
 
 # A free TCP port on 127.0.0.1 (the kernel picks it).
 srv_free_port() {
@@ -69,7 +59,7 @@ srv_tgtd_start() {
     tgtd -f -C "$SRV_TGT_CTL" --iscsi portal=127.0.0.1:"$SRV_TGT_PORT" \
         >>"$SRV_DIR/tgtd.log" 2>&1 &
     SRV_TGT_PID=$!
-    srv_wait "tgtd" 100 srv_tgtadm --op show --mode target
+    wait_for 10 "tgtd" srv_tgtadm --op show --mode target
     srv_tgtadm --op new --mode target --tid 1 -T "$SRV_TGT_IQN"
     srv_tgtadm --op new --mode logicalunit --tid 1 --lun 1 -b "$SRV_DIR/lun.img" --bstype rdwr
     srv_tgtadm --op update --mode logicalunit --tid 1 --lun 1 --params thin_provisioning=1
@@ -148,7 +138,7 @@ srv_nfs_start() {
     if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
         rpcbind -w -f >>"$SRV_DIR/rpcbind.log" 2>&1 &
         SRV_RPCBIND_PID=$!
-        srv_wait rpcbind 50 rpcinfo -p 127.0.0.1
+        wait_for 5 rpcbind rpcinfo -p 127.0.0.1
     fi
     cat >"$SRV_DIR/ganesha.conf" <<EOF
 NFS_CORE_PARAM {
@@ -180,7 +170,7 @@ EOF
     ganesha.nfsd -F -f "$SRV_DIR/ganesha.conf" -L "$SRV_DIR/ganesha.log" \
         -p "$SRV_DIR/ganesha.pid" -N NIV_EVENT >>"$SRV_DIR/ganesha.out" 2>&1 &
     SRV_NFS_PID=$!
-    srv_wait ganesha 300 srv_nfs_ready
+    wait_for 30 ganesha srv_nfs_ready
     SRV_NFS3_URL=nfs://127.0.0.1$SRV_DIR/export/image.raw
     SRV_NFS4_URL="nfs://127.0.0.1/pvback-$$/image.raw?version=4"
     export SRV_NFS3_URL SRV_NFS4_URL
@@ -277,7 +267,7 @@ remote_error_node() {
 # soak_started: waits until the soak in the background (logging to
 # $SRV_DIR/soak.log) has opened its store, so that what follows hits I/O.
 soak_started() {
-    srv_wait "the soak's open" 600 grep -q " bytes" "$SRV_DIR/soak.log"
+    wait_for 60 "the soak's open" grep -q " bytes" "$SRV_DIR/soak.log"
 }
 
 # guest_fio DOMID LOG [fio options...]: real fio in guest DOMID on its first

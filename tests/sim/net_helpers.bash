@@ -137,17 +137,6 @@ net_front_wait() {
     fail "netfront of $NET_FRONT_NAME did not connect: $(cat "$log")"
 }
 
-# net_wait SECONDS WHAT CMD...: until CMD succeeds (its output is dropped,
-# its errors not); fails the test after SECONDS.
-net_wait() {
-    local secs=$1 what=$2 i
-    shift 2
-    for i in $(seq 1 $((secs * 10))); do
-        "$@" >/dev/null && return 0
-        sleep 0.1
-    done
-    fail "$what: not within $secs s"
-}
 
 # net_stop_fronts: every netfront closes its device (SIGTERM) and must exit 0.
 net_stop_fronts() {

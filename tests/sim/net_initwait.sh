@@ -43,7 +43,7 @@ chmod +x "$SIM_DIR/vif-gate"
 
 # domid_of NAME: the domid of guest NAME$NET_ID once xensim lists it.
 domid_of() {
-    net_wait 20 "guest $1 listed" eval "\"$XENSIM\" --dir \"$SIM_DIR\" list | grep -q '^$1$NET_ID '"
+    wait_for 20 "guest $1 listed" eval "\"$XENSIM\" --dir \"$SIM_DIR\" list | grep -q '^$1$NET_ID '"
     "$XENSIM" --dir "$SIM_DIR" list | awk -v n="$1$NET_ID" '$1 == n {print $2}'
 }
 be_state() { xenstore-read "backend/vif/$1/0/state" 2>/dev/null || true; }
@@ -64,7 +64,7 @@ NET_SCRIPT=$SIM_DIR/vif-gate net_guest ix "mac=00:16:3e:00:1b:09,bridge=xenbr0,v
     >"$SIM_DIR/create-x.out" 2>&1 &
 create_x=$!
 dx=$(domid_of ix)
-net_wait 20 "error node of x" eval "[ -n \"\$(error_node $dx)\" ]"
+wait_for 20 "error node of x" eval "[ -n \"\$(error_node $dx)\" ]"
 expect_eq "error node of x" "$(error_node "$dx")" \
     "22 invalid vlan='10/20': more than one VLAN but none marked as the PVID ('p')"
 
@@ -73,7 +73,7 @@ NET_SCRIPT=$SIM_DIR/vif-gate net_guest ia "mac=00:16:3e:00:1b:01,bridge=xenbr1.1
     >"$SIM_DIR/create-a.out" 2>&1 &
 create_a=$!
 da=$(domid_of ia)
-net_wait 20 "vif $da/0 in InitWait" state_is "$da" 2
+wait_for 20 "vif $da/0 in InitWait" state_is "$da" 2
 ip -n "$HOSTNS" link show xenbr1 >/dev/null 2>&1 && fail "xenbr1 exists already"
 tap=$(ip -n "$HOSTNS" -o link show "vif$da.0") || fail "no tap vif$da.0 at InitWait"
 [[ $tap == *"link/ether fe:ff:ff:ff:ff:ff"* ]] || fail "tap at InitWait without netback's MAC: $tap"
@@ -82,7 +82,7 @@ tap=$(ip -n "$HOSTNS" -o link show "vif$da.0") || fail "no tap vif$da.0 at InitW
 # The frontend connects at once; the backend must wait for its port.
 net_front_start ia "$da"
 front_a=$NET_FRONT_LOG
-net_wait 20 "frontend of a Connected" eval "[ \"\$(fe_state $da)\" = 4 ]"
+wait_for 20 "frontend of a Connected" eval "[ \"\$(fe_state $da)\" = 4 ]"
 sleep 1 # room for a wrong Connected to show
 expect_eq "vif $da/0 state with the gate closed" "$(be_state "$da")" 2
 
@@ -109,7 +109,7 @@ in_guest ia ip addr add 10.81.0.1/24 dev eth0
 in_guest ib ip addr add 10.81.0.2/24 dev eth0
 cap=$SIM_DIR/cap-br
 ip netns exec "$HOSTNS" timeout 15 tcpdump -l -n -e -i xenbr1 "vlan and icmp" >"$cap" 2>"$cap.err" &
-net_wait 5 "tcpdump on xenbr1" grep -q "listening on" "$cap.err"
+wait_for 5 "tcpdump on xenbr1" grep -q "listening on" "$cap.err"
 out=$(in_guest ia ping -c 3 -i 0.2 -W 3 10.81.0.2) || fail "a cannot reach b: $out"
 [[ $out == *" 0% packet loss"* ]] || fail "a lost pings: $out"
 sleep 0.5
@@ -121,12 +121,12 @@ NET_SCRIPT=$SIM_DIR/vif-gate net_guest ig "mac=00:16:3e:00:1b:03,bridge=nobr$NET
     >"$SIM_DIR/create-g.out" 2>&1 &
 create_g=$!
 dg=$(domid_of ig)
-net_wait 20 "vif $dg/0 in InitWait" state_is "$dg" 2
+wait_for 20 "vif $dg/0 in InitWait" state_is "$dg" 2
 net_front_start ig "$dg"
 front_g=${NET_FRONTS[-1]}
-net_wait 20 "frontend of g Connected" eval "[ \"\$(fe_state $dg)\" = 4 ]"
+wait_for 20 "frontend of g Connected" eval "[ \"\$(fe_state $dg)\" = 4 ]"
 touch "$SIM_DIR/gate-$dg-0"
-net_wait 20 "vif $dg/0 Closing or Closed" eval "[ \"\$(be_state $dg)\" -ge 5 ]"
+wait_for 20 "vif $dg/0 Closing or Closed" eval "[ \"\$(be_state $dg)\" -ge 5 ]"
 expect_eq "error node of g" "$(error_node "$dg")" \
     "19 bridge='nobr$NET_ID': bridge nobr$NET_ID does not exist"
 rc=0

@@ -93,7 +93,7 @@ srv_tgtd_start 48M
 # Until a fresh login, requests still fail at once (the guest is not held);
 # the retries go on after the timeout, so the session comes back by itself.
 sessions_back() { [ "$(grep -c "session re-established" "$SIM_DIR/blk.log")" -ge "$1" ]; }
-srv_wait "the session, once the target is back" 600 sessions_back 2
+wait_for 60 "the session, once the target is back" sessions_back 2
 guest_fio "$dom" "$SIM_DIR/fio-after.log" "${job[@]}" ||
     { cat "$SIM_DIR/fio-after.log" >&2; fail "I/O did not resume once the target was back"; }
 grep -q 'err= 0' "$SIM_DIR/fio-after.log" || fail "fio reported errors once the target was back"

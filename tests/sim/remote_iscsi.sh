@@ -70,7 +70,7 @@ echo "== idle store, target away past the timeout, then back: service resumes"
 REMOTE_TIMEOUT=3 remote_check idle "$SRV_TGT_URL" "$SRV_DIR/lun.img" 14 >"$SRV_DIR/idle.log" 2>&1 &
 idle=$!
 grep_started() { grep -q " bytes" "$SRV_DIR/idle.log"; }
-srv_wait "the idle check's open" 600 grep_started
+wait_for 60 "the idle check's open" grep_started
 sleep 1
 srv_tgtd_kill
 sleep 6

@@ -44,7 +44,7 @@ echo "== idle store, server away past the timeout, then back: service resumes"
 REMOTE_TIMEOUT=3 remote_check idle "$SRV_NFS3_URL" "$img" 14 >"$SRV_DIR/idle.log" 2>&1 &
 idle=$!
 grep_started() { grep -q " bytes" "$SRV_DIR/idle.log"; }
-srv_wait "the idle check's open" 600 grep_started
+wait_for 60 "the idle check's open" grep_started
 sleep 1
 srv_nfs_kill
 sleep 6

@@ -81,17 +81,6 @@ stop_watch() {
     fi
 }
 
-# wait_for SECONDS WHAT CMD...: polls CMD every 0.1 s.
-wait_for() {
-    local n=$(($1 * 10)) what=$2
-    shift 2
-    while ! "$@" >/dev/null 2>&1; do
-        n=$((n - 1))
-        [ $n -gt 0 ] || fail "timed out waiting for: $what"
-        sleep 0.1
-    done
-}
-
 alive() {
     kill -0 "$1" 2>/dev/null && ! proc_gone_now "$1"
 }
