@@ -72,7 +72,6 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal);
 /* Looks at the ring for the first time (requests queued before we bound). */
 void vbd_ring_start(struct vbd_ring *r);
 unsigned int vbd_ring_in_flight(const struct vbd_ring *r);
-/* Statistics: a request whose pages did not fit the persistent grant cache. */
 struct vbd *vbd_ring_vbd(struct vbd_ring *r);
 struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r);
 /* After storage completions: push responses and notify where needed, and

@@ -30,13 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
-#include <time.h>
 #include <xen/io/blkif.h>
 
 #include "fio.h"
 #include "optgroup.h"
 
 #include "blkfront.h"
+#include "loop.h"
 #include "platform.h"
 
 struct engine_opts {
@@ -259,21 +259,14 @@ static enum fio_q_status engine_queue(struct thread_data *td, struct io_u *io_u)
     return FIO_Q_QUEUED;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* fio is stopping the job and its requests have had their grace. */
 static bool grace_over(struct thread_data *td, struct engine *e)
 {
     if (!td->terminate)
         return false;
     if (!e->terminate_ms)
-        e->terminate_ms = now_ms();
-    return now_ms() - e->terminate_ms >= TERMINATE_GRACE_MS;
+        e->terminate_ms = pv_now_ms();
+    return pv_now_ms() - e->terminate_ms >= TERMINATE_GRACE_MS;
 }
 
 static int engine_getevents(struct thread_data *td, unsigned int min, unsigned int max,

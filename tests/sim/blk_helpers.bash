@@ -84,9 +84,9 @@ blk_be_key() {
     xenstore-read "/local/domain/0/backend/vbd/$1/$2/$3"
 }
 
-# blk_wait_state DOMID DEVID STATE: waits up to 10 s for the backend state.
-# Waits up to BLK_WAIT_S seconds (default 30: a sanitizer build's fio, which
-# opens the frontend, can take 10 s to start on a loaded 2-core host).
+# blk_wait_state DOMID DEVID STATE: waits for the backend state, up to
+# BLK_WAIT_S seconds (default 30: a sanitizer build's fio, which opens the
+# frontend, can take 10 s to start on a loaded 2-core host).
 blk_wait_state() {
     local deadline=$((SECONDS + ${BLK_WAIT_S:-30}))
     while [ $SECONDS -lt $deadline ]; do
