@@ -19,6 +19,7 @@
  *      frontend Closing            -> disconnect, Closing
  *      frontend Closed, or gone after it connected
  *                                  -> disconnect, Closed; removed if online=0
+ *    (a disconnect the class defers holds the next state, not the loop)
  *      frontend Initialising (again) while Connected, Closed, or Closing
  *      other than after a fatal error
  *                                  -> disconnect, InitWait (reconnect)
@@ -70,8 +71,16 @@ struct pv_xenbus_ops {
      * whatever was half done. */
     int (*connect)(struct pv_xenbus_dev *dev);
     /* Undoes connect. Called only after connect was called, once per
-     * connect, never from inside another callback of the same device. */
-    void (*disconnect)(struct pv_xenbus_dev *dev);
+     * connect, never from inside another callback of the same device.
+     * With may_defer, a class whose I/O cannot be cut short (storage
+     * requests writing into guest pages, a server that is down) may return
+     * 1, keep the loop running, and call pv_xenbus_dev_disconnected() once
+     * done; until then the device takes no step (the next state waits) and
+     * a removal waits too, while the other devices go on, as Linux blkback
+     * leaves a busy ring to its last request. Without may_defer (the
+     * process is stopping), or when called again while deferred, it
+     * finishes before returning 0. */
+    int (*disconnect)(struct pv_xenbus_dev *dev, bool may_defer);
     /* Optional: a key below the backend directory changed (resize, "rate").
      * key is relative ("rate", "hotplug-status", "queue-0/x"); "state" is not
      * reported. Also called for keys the device wrote itself, so it must
@@ -123,6 +132,9 @@ void pv_xenbus_dev_error(struct pv_xenbus_dev *dev, int err, const char *fmt, ..
  * never from inside this call, and the caller must stop using the rings. */
 void pv_xenbus_dev_fatal(struct pv_xenbus_dev *dev, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A deferred disconnect (ops->disconnect returned 1) is complete: the walk
+ * goes on from the loop (or the device's removal completes). */
+void pv_xenbus_dev_disconnected(struct pv_xenbus_dev *dev);
 /* Re-evaluates the state machine soon (from the loop), e.g. after ready()
  * became true for a reason that no backend key announces. */
 void pv_xenbus_dev_kick(struct pv_xenbus_dev *dev);

@@ -77,7 +77,7 @@ static int scan_domain(struct pv_xenbus_backend *be, uint32_t domid)
     return 0;
 }
 
-static void rescan(struct pv_xenbus_backend *be)
+void pv_xenbus_backend_rescan(struct pv_xenbus_backend *be)
 {
     int r = 0;
 
@@ -123,7 +123,7 @@ static void on_backend_event(struct pv_xs *xs, const char *path, void *arg)
     switch (w.depth) {
     case 0:
     case 1:
-        rescan(be); /* whole domains appeared or vanished, or a collapse */
+        pv_xenbus_backend_rescan(be); /* whole domains appeared or vanished, or a collapse */
         break;
     case 2:
         dev = find_dev(be, w.domid, w.devid);
@@ -195,6 +195,7 @@ void pv_xenbus_backend_free(struct pv_xenbus_backend *be)
     if (!be)
         return;
     pv_xs_watch_remove(be->watch);
+    be->freeing = true; /* every disconnect ends before destroy returns */
     while (be->devs)
         pv_xenbus_dev_destroy(be->devs);
     free(be);

@@ -184,10 +184,23 @@ void pv_xenbus_dev_fatal(struct pv_xenbus_dev *dev, int err, const char *fmt, ..
     pv_xenbus_dev_kick(dev);
 }
 
+static void finish_destroy(struct pv_xenbus_dev *dev);
+
 static void on_kick(struct pv_timer *t, void *arg)
 {
+    struct pv_xenbus_dev *dev = arg;
+
     (void)t;
-    evaluate(arg);
+    if (dev->dying) { /* a removal whose deferred disconnect completed */
+        struct pv_xenbus_backend *be = dev->be;
+        if (dev->disconnecting)
+            return;
+        finish_destroy(dev);
+        /* A directory of the same name may have come meanwhile. */
+        pv_xenbus_backend_rescan(be);
+        return;
+    }
+    evaluate(dev);
 }
 
 void pv_xenbus_dev_kick(struct pv_xenbus_dev *dev)
@@ -198,12 +211,29 @@ void pv_xenbus_dev_kick(struct pv_xenbus_dev *dev)
 
 /* ---- the walk ----------------------------------------------------------- */
 
-static void do_disconnect(struct pv_xenbus_dev *dev)
+/* Returns true when the device is disconnected, false while the class
+ * finishes a deferred disconnect (pv_xenbus_dev_disconnected). */
+static bool do_disconnect(struct pv_xenbus_dev *dev)
 {
+    bool may_defer = !dev->be->freeing;
+
+    if (dev->disconnecting) {
+        if (may_defer)
+            return false;
+        /* The process is stopping: the class must end it now. */
+        dev->disconnecting = false;
+        dev->be->ops->disconnect(dev, false);
+        return true;
+    }
     if (!dev->connected)
-        return;
+        return true;
     dev->connected = false;
-    dev->be->ops->disconnect(dev);
+    if (dev->be->ops->disconnect(dev, may_defer) > 0 && may_defer) {
+        dev->disconnecting = true;
+        pv_dev_info(dev, "disconnect deferred until the device's I/O ends");
+        return false;
+    }
+    return true;
 }
 
 /* Fills in; returns 1 when the backend directory is gone. */
@@ -255,7 +285,8 @@ static void fail_step(struct pv_xenbus_dev *dev, unsigned int errors_before, con
 
 static void do_initwait(struct pv_xenbus_dev *dev)
 {
-    do_disconnect(dev);
+    if (!do_disconnect(dev))
+        return;
     if (!dev->probed) {
         unsigned int before = dev->errors;
         errno = 0;
@@ -310,6 +341,9 @@ static void evaluate(struct pv_xenbus_dev *dev)
         /* A fatal error moved us out of Connected behind our back. */
         if (dev->connected && dev->state != XenbusStateConnected)
             do_disconnect(dev);
+        /* The next step waits for a deferred disconnect to complete. */
+        if (dev->disconnecting)
+            break;
         act = pv_xenbus_next_action(&in);
         if (act == PV_XENBUS_NONE)
             break;
@@ -326,11 +360,13 @@ static void evaluate(struct pv_xenbus_dev *dev)
             do_connect(dev);
             break;
         case PV_XENBUS_CLOSING:
+            /* Closing means "going down": it need not wait for the I/O. */
             do_disconnect(dev);
             switch_state(dev, XenbusStateClosing);
             break;
         case PV_XENBUS_CLOSED:
-            do_disconnect(dev);
+            if (!do_disconnect(dev))
+                break;
             dev->failed = false;
             switch_state(dev, XenbusStateClosed);
             break;
@@ -343,8 +379,8 @@ static void evaluate(struct pv_xenbus_dev *dev)
             pv_xenbus_dev_fatal(dev, EINVAL, "saw state %d at frontend", in.fe);
             break;
         }
-        if (dev->state == before && act != PV_XENBUS_CLOSED)
-            break; /* the step could not change anything (already reported) */
+        if (dev->disconnecting || (dev->state == before && act != PV_XENBUS_CLOSED))
+            break; /* waiting, or the step could not change anything */
     }
     if (step == MAX_STEPS)
         pv_dev_warn(dev, "state machine did not settle after %d steps", MAX_STEPS);
@@ -457,16 +493,13 @@ oom:
     return NULL;
 }
 
-void pv_xenbus_dev_destroy(struct pv_xenbus_dev *dev)
+/* Unlinks and frees a disconnected, dying device. */
+static void finish_destroy(struct pv_xenbus_dev *dev)
 {
     struct pv_xenbus_backend *be = dev->be;
     struct pv_xenbus_dev **pp;
 
-    dev->dying = true;
-    pv_xs_watch_remove(dev->fe_watch);
-    pv_xs_watch_remove(dev->be_watch);
     pv_timer_free(dev->kick);
-    do_disconnect(dev);
     for (pp = &be->devs; *pp; pp = &(*pp)->next) {
         if (*pp == dev) {
             *pp = dev->next;
@@ -480,4 +513,34 @@ void pv_xenbus_dev_destroy(struct pv_xenbus_dev *dev)
     free(dev->fe_path);
     free(dev->priv);
     free(dev);
+}
+
+void pv_xenbus_dev_destroy(struct pv_xenbus_dev *dev)
+{
+    if (dev->dying) {
+        /* Already going, its disconnect deferred: only a stopping process
+         * makes it end now. */
+        if (dev->be->freeing && do_disconnect(dev))
+            finish_destroy(dev);
+        return;
+    }
+    dev->dying = true;
+    pv_xs_watch_remove(dev->fe_watch);
+    pv_xs_watch_remove(dev->be_watch);
+    dev->fe_watch = dev->be_watch = NULL;
+    if (do_disconnect(dev))
+        finish_destroy(dev);
+    /* else on_kick finishes, after pv_xenbus_dev_disconnected */
+}
+
+void pv_xenbus_dev_disconnected(struct pv_xenbus_dev *dev)
+{
+    if (!dev->disconnecting)
+        return; /* not deferred, or already ended by the stopping process */
+    dev->disconnecting = false;
+    pv_dev_info(dev, "deferred disconnect complete");
+    /* The rest runs from the loop: the caller may be inside its own I/O
+     * callback, and the removal frees what that callback uses. */
+    if (pv_timer_arm(dev->kick, 0, 0) < 0)
+        pv_dev_err(dev, "cannot arm the kick timer: %s", strerror(errno));
 }

@@ -15,6 +15,7 @@ struct pv_xenbus_backend {
     struct pv_xs_watch *watch;
     struct pv_xenbus_dev *devs;
     unsigned int count;
+    bool freeing; /* in pv_xenbus_backend_free: no disconnect may be deferred */
 };
 
 struct pv_xenbus_dev {
@@ -30,6 +31,7 @@ struct pv_xenbus_dev {
     enum xenbus_state fe_state; /* theirs, as last read */
     bool probed;                /* ops->probe succeeded once */
     bool connected;             /* ops->connect called, disconnect not yet */
+    bool disconnecting;         /* ops->disconnect deferred, not complete */
     bool failed;                /* Closing because of a fatal error */
     bool in_eval;               /* inside evaluate(): no recursion */
     bool dying;                 /* inside pv_xenbus_dev_destroy() */
@@ -43,7 +45,12 @@ struct pv_xenbus_dev {
 struct pv_xenbus_dev *pv_xenbus_dev_new(struct pv_xenbus_backend *be, uint32_t domid,
                                         uint32_t devid);
 /* Disconnects, unlinks from the backend, calls ops->remove, frees. Writes
- * nothing to xenstore. */
+ * nothing to xenstore. When the class defers the disconnect, the device
+ * stays listed (dying) until it completes; a second call does nothing, but
+ * while the backend is freeing it makes the deferred disconnect end now. */
 void pv_xenbus_dev_destroy(struct pv_xenbus_dev *dev);
+/* Looks at the device directories again (after a deferred removal, for a
+ * directory of the same name that appeared meanwhile). */
+void pv_xenbus_backend_rescan(struct pv_xenbus_backend *be);
 
 #endif

@@ -241,8 +241,11 @@ static bool rings_outlive_us(struct pv_xenbus_dev *dev)
            (be == XenbusStateConnected || be == XenbusStateInitWait);
 }
 
-static void vif_disconnect(struct pv_xenbus_dev *dev)
+/* Never deferred: netback holds no I/O that outlives the rings (grant
+ * copies are synchronous, the tap keeps its own copies). */
+static int vif_disconnect(struct pv_xenbus_dev *dev, bool may_defer)
 {
+    (void)may_defer;
     struct vif *v = vif_of(dev);
     v->failed = true; /* no more ring access */
     if (v->mcast_watch)
@@ -265,6 +268,7 @@ static void vif_disconnect(struct pv_xenbus_dev *dev)
     if (v->gnt)
         pv_gnt_close(v->gnt);
     v->gnt = NULL;
+    return 0;
 }
 
 static void vif_backend_changed(struct pv_xenbus_dev *dev, const char *key)

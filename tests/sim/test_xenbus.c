@@ -194,6 +194,94 @@ static void test_directory_removed(void **state)
     assert_null(xsh_read(t->tool, BE_DIR "/3/1/state"));
 }
 
+/* A disconnect the class defers (blkback with requests still at a server
+ * that is down) holds that device's next state, not the other devices. */
+static void test_deferred_disconnect_holds_only_its_device(void **state)
+{
+    struct toy *t = *state;
+
+    toy_add_device(t, 1);
+    toy_add_device(t, 2);
+    toy_start_backend(t);
+    connect_dev(t, 1, "8");
+    connect_dev(t, 2, "9");
+    t->st.defer = true;
+    guest_state(t, 1, "6"); /* the frontend closes at once */
+    run_for(t, 200);
+    assert_int_equal(t->st.disconnects, 1);
+    assert_ptr_not_equal(t->st.pending, NULL);
+    /* Closed only once its I/O ended: the guest may not reuse the pages. */
+    assert_int_not_equal(be_state(t, 1), XenbusStateClosed);
+    /* The other device goes on: closes and reconnects meanwhile. */
+    t->st.defer = false;
+    guest_state(t, 2, "6");
+    expect_state(t, 2, XenbusStateClosed);
+    guest_state(t, 2, "1");
+    expect_state(t, 2, XenbusStateInitWait);
+    guest_state(t, 2, "3");
+    expect_state(t, 2, XenbusStateConnected);
+    assert_int_not_equal(be_state(t, 1), XenbusStateClosed);
+    toy_io_done(t);
+    expect_state(t, 1, XenbusStateClosed);
+    /* and it reconnects as usual */
+    guest_state(t, 1, "1");
+    expect_state(t, 1, XenbusStateInitWait);
+    put(t->guest, "11", "/local/domain/3/device/toy/1/ring-ref");
+    guest_state(t, 1, "3");
+    expect_state(t, 1, XenbusStateConnected);
+    assert_int_equal(t->st.ring_ref, 11);
+}
+
+/* The toolstack removes the directory while the disconnect is deferred:
+ * the device is removed once its I/O ends, and a device of the same name
+ * added meanwhile is served after that. */
+static void test_deferred_disconnect_delays_removal(void **state)
+{
+    struct toy *t = *state;
+
+    toy_add_device(t, 1);
+    toy_start_backend(t);
+    connect_dev(t, 1, "8");
+    t->st.defer = true;
+    assert_true(xs_rm(t->tool, XBT_NULL, BE_DIR "/3/1"));
+    assert_true(xs_rm(t->tool, XBT_NULL, "/local/domain/3/device/toy/1"));
+    run_for(t, 200);
+    assert_int_equal(t->st.removes, 0);
+    assert_int_equal(pv_xenbus_backend_count(t->be), 1);
+    /* block-attach of the same name before the old I/O ended */
+    t->st.defer = false;
+    toy_add_device(t, 1);
+    run_for(t, 200);
+    assert_int_equal(t->st.probes, 1); /* not yet: the old one still holds it */
+    toy_io_done(t);
+    run_for(t, 200);
+    assert_int_equal(t->st.removes, 1);
+    expect_state(t, 1, XenbusStateInitWait);
+    assert_int_equal(t->st.probes, 2);
+    connect_dev(t, 1, "12");
+    assert_int_equal(pv_xenbus_backend_count(t->be), 1);
+}
+
+/* A stopping process ends every deferred disconnect before it exits. */
+static void test_deferred_disconnect_ends_at_exit(void **state)
+{
+    struct toy *t = *state;
+
+    toy_add_device(t, 1);
+    toy_add_device(t, 2);
+    toy_start_backend(t);
+    connect_dev(t, 1, "8");
+    connect_dev(t, 2, "9");
+    t->st.defer = true;
+    assert_true(xs_rm(t->tool, XBT_NULL, BE_DIR "/3/2"));
+    run_for(t, 200);
+    assert_ptr_not_equal(t->st.pending, NULL);
+    pv_xenbus_backend_free(t->be); /* toy_remove asserts it was unmapped */
+    t->be = NULL;
+    assert_null(t->st.pending);
+    assert_int_equal(t->st.removes, 2);
+}
+
 static void test_fatal_error_spares_other_device(void **state)
 {
     struct toy *t = *state;
@@ -347,6 +435,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_online_0_removes_after_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_toolstack_closing_is_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_disconnect_holds_only_its_device, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_disconnect_delays_removal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_disconnect_ends_at_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fatal_error_spares_other_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frontend_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frontend_id_must_match_path, setup, teardown),

@@ -18,7 +18,9 @@
 
 struct toy_stats {
     int probes, connects, disconnects, removes, changed;
-    unsigned int ring_ref; /* what the last connect read */
+    bool defer;                    /* disconnect defers (like blkback with I/O in flight) */
+    struct pv_xenbus_dev *pending; /* the device whose disconnect is deferred */
+    unsigned int ring_ref;         /* what the last connect read */
     char last_key[64];
 };
 
@@ -78,13 +80,35 @@ static inline int toy_connect(struct pv_xenbus_dev *dev)
     return 0;
 }
 
-static inline void toy_disconnect(struct pv_xenbus_dev *dev)
+static inline int toy_disconnect(struct pv_xenbus_dev *dev, bool may_defer)
 {
     struct toy *t = pv_xenbus_dev_ctx(dev);
     struct toy_priv *p = pv_xenbus_dev_priv(dev);
 
+    if (t->st.pending == dev) { /* ended now: the process is stopping */
+        assert_false(may_defer);
+        t->st.pending = NULL;
+        p->mapped = false;
+        return 0;
+    }
     t->st.disconnects++;
+    if (t->st.defer && may_defer) {
+        t->st.pending = dev; /* "I/O" in flight: toy_io_done() ends it */
+        return 1;
+    }
     p->mapped = false;
+    return 0;
+}
+
+/* The deferred disconnect's last "I/O" completed. */
+static inline void toy_io_done(struct toy *t)
+{
+    struct pv_xenbus_dev *dev = t->st.pending;
+    struct toy_priv *p = pv_xenbus_dev_priv(dev);
+
+    t->st.pending = NULL;
+    p->mapped = false;
+    pv_xenbus_dev_disconnected(dev);
 }
 
 static inline void toy_changed(struct pv_xenbus_dev *dev, const char *key)

@@ -45,10 +45,12 @@ static int fake_connect(struct pv_xenbus_dev *dev)
     return 0;
 }
 
-static void fake_disconnect(struct pv_xenbus_dev *dev)
+static int fake_disconnect(struct pv_xenbus_dev *dev, bool may_defer)
 {
     struct fake_dev *f = pv_xenbus_dev_priv(dev);
+    (void)may_defer;
     f->counters.rings = 0;
+    return 0;
 }
 
 static void fake_remove(struct pv_xenbus_dev *dev)
