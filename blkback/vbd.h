@@ -57,6 +57,16 @@ struct vbd {
     unsigned int nr_rings;
     struct vbd_ring **rings;
     bool failed; /* fatal error reported: stop touching the rings */
+
+    /* A disconnect waiting for the storage (vbd_xenbus.c): the rings stay
+     * mapped until the last request that writes into them is answered. */
+    bool closing;
+    bool close_keep;  /* the rings outlive this process (journals kept) */
+    bool close_flush; /* flush before Closed: a detach, a migration */
+    bool close_flush_sent;
+    int64_t close_flush_result;
+    struct pv_storage_req close_req;
+    unsigned int close_drained; /* storage requests in flight when it began */
 };
 
 /* Pending request state lives in vbd_ring.c; the I/O path sees it through

@@ -65,6 +65,8 @@ static bool vbd_ready(struct pv_xenbus_dev *dev)
     return ok;
 }
 
+static void close_step(struct vbd *v);
+
 static void on_storage(int fd, uint32_t events, void *arg)
 {
     (void)fd;
@@ -73,6 +75,10 @@ static void on_storage(int fd, uint32_t events, void *arg)
     int n = pv_storage_reap(v->st);
     if (n < 0)
         pv_dev_err(v->xdev, "storage completion failed: %s", strerror(-n));
+    if (v->closing) {
+        close_step(v); /* last: it may free the rings */
+        return;
+    }
     for (unsigned int i = 0; i < v->nr_rings; i++)
         vbd_ring_after_io(v->rings[i]);
 }
@@ -344,58 +350,132 @@ static void flush_done(struct pv_storage_req *req, int64_t result)
     *(int64_t *)req->arg = result;
 }
 
-/* Before Closed, everything the storage completed is made durable: the
- * toolstack may connect the disk on another host next (a migration over
- * shared storage waits for Closed, as libxl does). */
-static void flush_storage(struct vbd *v, unsigned int drained)
+static struct pv_storage_req close_flush_req(struct vbd *v)
 {
-    int64_t result = 1;
-    struct pv_storage_req req = {.op = PV_STORAGE_FLUSH, .cb = flush_done, .arg = &result};
+    return (struct pv_storage_req){
+        .op = PV_STORAGE_FLUSH, .cb = flush_done, .arg = &v->close_flush_result};
+}
 
-    if (!v->st || v->read_only)
-        return;
-    int rc = pv_storage_submit(v->st, &req);
-    if (rc == 0)
-        drain_storage(v);
+static void report_flush(struct vbd *v, int rc)
+{
+    int64_t result = v->close_flush_result;
     if (rc < 0 || result != 0)
         pv_dev_warn(v->xdev, "closing: flushing the storage failed: %s",
                     strerror(rc < 0       ? -rc
                              : result < 0 ? (int)-result
                                           : EIO));
     else
-        pv_dev_info(v->xdev, "closing: %u storage requests drained, storage flushed", drained);
+        pv_dev_info(v->xdev, "closing: %u storage requests drained, storage flushed",
+                    v->close_drained);
 }
 
-static void vbd_disconnect(struct pv_xenbus_dev *dev)
+/* Sends the close's flush once the data requests are answered. Returns the
+ * submit status (0: in flight). */
+static int send_close_flush(struct vbd *v)
 {
-    struct vbd *v = vbd_of(dev);
-    unsigned int drained = v->st ? pv_storage_in_flight(v->st) : 0;
-    /* No responses while draining: the frontend will replay what it lacks. */
-    v->failed = true;
-    drain_storage(v);
-    if (v->resize_timer)
-        pv_timer_disarm(v->resize_timer);
-    /* Both ends still Connected: this process is stopping (the xenbus
-     * layer leaves xenstore alone) and a successor adopts the rings, so the
-     * requests drained above without an answer stay in the journal. */
-    bool keep = pv_xenbus_dev_state(dev) == XenbusStateConnected &&
-                pv_xenbus_dev_fe_state(dev) == XenbusStateConnected;
-    /* A device the toolstack takes away (online=0: a detach, a destroy, the
-     * source side of a migration) is flushed, even with both ends still
-     * Connected (a paused guest's). */
-    unsigned int online = 1;
-    pv_xs_read_uint(pv_xenbus_dev_xs(dev), XBT_NULL, pv_xenbus_dev_be_path(dev), "online", 0, 1,
-                    &online);
-    if (!keep || !online)
-        flush_storage(v, drained);
+    v->close_flush_sent = true;
+    v->close_flush_result = 1;
+    /* In the vbd: the request outlives this call. */
+    v->close_req = close_flush_req(v);
+    int rc = pv_storage_submit(v->st, &v->close_req);
+    if (rc < 0)
+        report_flush(v, rc);
+    else
+        pv_storage_kick(v->st);
+    return rc;
+}
+
+/* Frees what connect made: the rings, their mappings, the grant handle. */
+static void release_connection(struct vbd *v)
+{
     for (unsigned int i = 0; i < v->nr_rings; i++)
-        vbd_ring_free(v->rings[i], keep);
+        vbd_ring_free(v->rings[i], v->close_keep);
     free(v->rings);
     v->rings = NULL;
     v->nr_rings = 0;
     if (v->gnt)
         pv_gnt_close(v->gnt);
     v->gnt = NULL;
+    v->closing = false;
+}
+
+/* An asynchronous close's next step, after storage completions: the data
+ * requests drain, then the flush, then the rings go. */
+static void close_step(struct vbd *v)
+{
+    if (pv_storage_in_flight(v->st)) {
+        pv_storage_kick(v->st); /* what the rings queued last goes out too */
+        return;
+    }
+    if (v->close_flush && !v->close_flush_sent && send_close_flush(v) == 0)
+        return;
+    if (v->close_flush && v->close_flush_result != 1)
+        report_flush(v, 0);
+    release_connection(v);
+    pv_xenbus_dev_disconnected(v->xdev);
+}
+
+/* The synchronous close: the process is stopping, or nothing is in flight
+ * (a flush that could not be sent included). */
+static void close_now(struct vbd *v)
+{
+    drain_storage(v); /* the data requests, and a flush already sent */
+    if (v->close_flush && v->st && !v->close_flush_sent) {
+        if (send_close_flush(v) == 0) {
+            drain_storage(v);
+            report_flush(v, 0);
+        }
+    } else if (v->close_flush_sent && v->close_flush_result != 1) {
+        report_flush(v, 0);
+    }
+    release_connection(v);
+}
+
+static int vbd_disconnect(struct pv_xenbus_dev *dev, bool may_defer)
+{
+    struct vbd *v = vbd_of(dev);
+    if (v->closing) { /* deferred before; the process is stopping now */
+        close_now(v);
+        return 0;
+    }
+    v->close_drained = v->st ? pv_storage_in_flight(v->st) : 0;
+    /* No responses while draining: the frontend will replay what it lacks. */
+    v->failed = true;
+    if (v->resize_timer)
+        pv_timer_disarm(v->resize_timer);
+    /* Both ends still Connected: this process is stopping (the xenbus
+     * layer leaves xenstore alone) and a successor adopts the rings, so the
+     * requests drained without an answer stay in the journal. */
+    v->close_keep = pv_xenbus_dev_state(dev) == XenbusStateConnected &&
+                    pv_xenbus_dev_fe_state(dev) == XenbusStateConnected;
+    /* A device the toolstack takes away (online=0: a detach, a destroy, the
+     * source side of a migration) is flushed, even with both ends still
+     * Connected (a paused guest's). */
+    unsigned int online = 1;
+    pv_xs_read_uint(pv_xenbus_dev_xs(dev), XBT_NULL, pv_xenbus_dev_be_path(dev), "online", 0, 1,
+                    &online);
+    v->close_flush = v->st && !v->read_only && (!v->close_keep || !online);
+    v->close_flush_sent = false;
+    v->close_flush_result = 1;
+    /* Requests still at the storage write into guest pages that stay mapped
+     * until they are answered; a server that is down answers only at its
+     * timeout. Waiting here would hold every device of this process, so the
+     * close goes on from the loop's storage completions (close_step). */
+    v->closing = true;
+    if (may_defer && v->st) {
+        /* Nothing to drain first: the flush goes out now (its completion,
+         * too, comes from the loop, never from inside the submit). */
+        if (!v->close_drained && v->close_flush)
+            send_close_flush(v);
+        if (pv_storage_in_flight(v->st)) {
+            pv_storage_kick(v->st);
+            pv_dev_info(dev, "closing: waiting for %u storage requests%s", v->close_drained,
+                        v->close_flush ? ", then a flush" : "");
+            return 1;
+        }
+    }
+    close_now(v);
+    return 0;
 }
 
 /* Online resize, as Linux blkback does it: rewrite "sectors", then write
