@@ -1,7 +1,8 @@
-/* The libaio engine: reads, writes and flushes as iocbs, queued by submit and
- * handed to the kernel in one io_submit() per kick; completions signal the
- * storage eventfd (io_set_eventfd). Flushes use IOCB_CMD_FDSYNC (Linux >=
- * 4.18); where the kernel refuses it, fdatasync() runs inline instead. */
+/* The libaio engine: reads, writes and flushes as iocbs, each handed to the
+ * kernel by submit at once (a kick retries what the kernel could not take
+ * yet); completions signal the storage eventfd (io_set_eventfd). Flushes
+ * use IOCB_CMD_FDSYNC (Linux >= 4.18); where the kernel refuses it,
+ * fdatasync() runs inline instead. */
 #include <errno.h>
 #include <libaio.h>
 #include <stdio.h>
@@ -76,6 +77,8 @@ static void release(struct aio_store *a, struct iocb *cb)
     a->free[a->nfree++] = cb;
 }
 
+static int aio_kick(struct pv_storage *s);
+
 static int aio_submit(struct pv_storage *s, struct pv_storage_req *req)
 {
     struct aio_store *a = to_aio(s);
@@ -103,6 +106,12 @@ static int aio_submit(struct pv_storage *s, struct pv_storage_req *req)
     cb->data = req;
     io_set_eventfd(cb, s->efd);
     a->queued[a->nqueued++] = cb;
+    /* At once, not at the end of the ring's batch: the device starts on the
+     * first request while the rest are still parsed and mapped. One system
+     * call per request costs little on a path bound by latency, not CPU:
+     * 4 KiB qd32 through pvback-blk, 5 A/B rounds, median ratio to direct
+     * randread 0.66 -> 0.77, randwrite 0.80 -> 0.88 (docs/blkback.md). */
+    aio_kick(s);
     return 0;
 }
 
