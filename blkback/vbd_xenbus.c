@@ -350,12 +350,6 @@ static void flush_done(struct pv_storage_req *req, int64_t result)
     *(int64_t *)req->arg = result;
 }
 
-static struct pv_storage_req close_flush_req(struct vbd *v)
-{
-    return (struct pv_storage_req){
-        .op = PV_STORAGE_FLUSH, .cb = flush_done, .arg = &v->close_flush_result};
-}
-
 static void report_flush(struct vbd *v, int rc)
 {
     int64_t result = v->close_flush_result;
@@ -376,7 +370,8 @@ static int send_close_flush(struct vbd *v)
     v->close_flush_sent = true;
     v->close_flush_result = 1;
     /* In the vbd: the request outlives this call. */
-    v->close_req = close_flush_req(v);
+    v->close_req = (struct pv_storage_req){
+        .op = PV_STORAGE_FLUSH, .cb = flush_done, .arg = &v->close_flush_result};
     int rc = pv_storage_submit(v->st, &v->close_req);
     if (rc < 0)
         report_flush(v, rc);
@@ -385,9 +380,13 @@ static int send_close_flush(struct vbd *v)
     return rc;
 }
 
-/* Frees what connect made: the rings, their mappings, the grant handle. */
-static void release_connection(struct vbd *v)
+/* The close's end, both ways: says how the flush went (a flush that could
+ * not be sent said so already), then frees what connect made: the rings,
+ * their mappings, the grant handle. */
+static void finish_close(struct vbd *v)
 {
+    if (v->close_flush_sent && v->close_flush_result != 1)
+        report_flush(v, 0);
     for (unsigned int i = 0; i < v->nr_rings; i++)
         vbd_ring_free(v->rings[i], v->close_keep);
     free(v->rings);
@@ -409,9 +408,7 @@ static void close_step(struct vbd *v)
     }
     if (v->close_flush && !v->close_flush_sent && send_close_flush(v) == 0)
         return;
-    if (v->close_flush && v->close_flush_result != 1)
-        report_flush(v, 0);
-    release_connection(v);
+    finish_close(v);
     pv_xenbus_dev_disconnected(v->xdev);
 }
 
@@ -420,15 +417,9 @@ static void close_step(struct vbd *v)
 static void close_now(struct vbd *v)
 {
     drain_storage(v); /* the data requests, and a flush already sent */
-    if (v->close_flush && v->st && !v->close_flush_sent) {
-        if (send_close_flush(v) == 0) {
-            drain_storage(v);
-            report_flush(v, 0);
-        }
-    } else if (v->close_flush_sent && v->close_flush_result != 1) {
-        report_flush(v, 0);
-    }
-    release_connection(v);
+    if (v->close_flush && !v->close_flush_sent && send_close_flush(v) == 0)
+        drain_storage(v);
+    finish_close(v);
 }
 
 static int vbd_disconnect(struct pv_xenbus_dev *dev, bool may_defer)

@@ -193,8 +193,6 @@ static void on_kick(struct pv_timer *t, void *arg)
     (void)t;
     if (dev->dying) { /* a removal whose deferred disconnect completed */
         struct pv_xenbus_backend *be = dev->be;
-        if (dev->disconnecting)
-            return;
         finish_destroy(dev);
         /* A directory of the same name may have come meanwhile. */
         pv_xenbus_backend_rescan(be);
