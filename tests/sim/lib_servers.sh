@@ -286,3 +286,23 @@ guest_fio() {
     XENSIM_DOMID=$domid XENSTORED_PATH="$SIM_DIR/dom$domid.sock" timeout 300 "${preload[@]}" \
         fio --ioengine=external:"$engine" --filename=xvda "$@" >"$log" 2>&1
 }
+
+# remote_iscsi_and_file TIMEOUT_S: xensim, tgtd with a 48 MiB LUN, and one
+# pvback-blk (reconnect timeout TIMEOUT_S) serving two guests' disks at
+# $devid (51712): $dom's on the iSCSI target, $other's on a local image;
+# both in InitWait. Needs blk_helpers.bash; sets the cleanup trap.
+remote_iscsi_and_file() {
+    blk_start_sim
+    trap srv_blk_cleanup EXIT
+    srv_tgtd_start 48M
+    export PVBACK_REMOTE_TIMEOUT=$1
+    blk_start_backend
+    devid=51712
+    dom=$(blk_guest g-iscsi)
+    blk_add_disk "$dom" $devid "$SRV_TGT_URL" w
+    blk_wait_state "$dom" $devid 2
+    other=$(blk_guest g-file)
+    truncate -s 32M "$SIM_DIR/other.img"
+    blk_add_disk "$other" $devid "$SIM_DIR/other.img" w
+    blk_wait_state "$other" $devid 2
+}

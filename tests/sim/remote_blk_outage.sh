@@ -14,20 +14,7 @@ source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
 source "$PVBACK_SRC/tests/sim/lib_servers.sh"
 
 timeout_s=15
-blk_start_sim
-trap srv_blk_cleanup EXIT
-srv_tgtd_start 48M
-export PVBACK_REMOTE_TIMEOUT=$timeout_s
-blk_start_backend
-
-devid=51712
-dom=$(blk_guest g-iscsi)
-blk_add_disk "$dom" $devid "$SRV_TGT_URL" w
-blk_wait_state "$dom" $devid 2
-other=$(blk_guest g-file)
-truncate -s 32M "$SIM_DIR/other.img"
-blk_add_disk "$other" $devid "$SIM_DIR/other.img" w
-blk_wait_state "$other" $devid 2
+remote_iscsi_and_file "$timeout_s"
 
 backend_alive() { # WHEN
     kill -0 "$BLK_PID" 2>/dev/null && return 0

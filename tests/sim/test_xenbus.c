@@ -31,6 +31,20 @@ static void connect_dev(struct toy *t, unsigned devid, const char *ring)
     expect_state(t, devid, XenbusStateConnected);
 }
 
+/* The guest closes device devid and comes back (with a new ring when ring
+ * is not NULL): Closed, InitWait, Connected again. */
+static void reconnect_dev(struct toy *t, unsigned devid, const char *ring)
+{
+    guest_state(t, devid, "6");
+    expect_state(t, devid, XenbusStateClosed);
+    guest_state(t, devid, "1");
+    expect_state(t, devid, XenbusStateInitWait);
+    if (ring)
+        put(t->guest, ring, "/local/domain/%u/device/toy/%u/ring-ref", GUEST, devid);
+    guest_state(t, devid, "3");
+    expect_state(t, devid, XenbusStateConnected);
+}
+
 static void test_normal_connect(void **state)
 {
     struct toy *t = *state;
@@ -214,21 +228,12 @@ static void test_deferred_disconnect_holds_only_its_device(void **state)
     assert_int_not_equal(be_state(t, 1), XenbusStateClosed);
     /* The other device goes on: closes and reconnects meanwhile. */
     t->st.defer = false;
-    guest_state(t, 2, "6");
-    expect_state(t, 2, XenbusStateClosed);
-    guest_state(t, 2, "1");
-    expect_state(t, 2, XenbusStateInitWait);
-    guest_state(t, 2, "3");
-    expect_state(t, 2, XenbusStateConnected);
+    reconnect_dev(t, 2, NULL);
     assert_int_not_equal(be_state(t, 1), XenbusStateClosed);
     toy_io_done(t);
     expect_state(t, 1, XenbusStateClosed);
     /* and it reconnects as usual */
-    guest_state(t, 1, "1");
-    expect_state(t, 1, XenbusStateInitWait);
-    put(t->guest, "11", "/local/domain/3/device/toy/1/ring-ref");
-    guest_state(t, 1, "3");
-    expect_state(t, 1, XenbusStateConnected);
+    reconnect_dev(t, 1, "11");
     assert_int_equal(t->st.ring_ref, 11);
 }
 
@@ -308,13 +313,7 @@ static void test_fatal_error_spares_other_device(void **state)
     assert_null(xsh_read(t->tool, ERR_DIR "/3/2/error"));
 
     /* The guest gives up and retries with a good ring. */
-    guest_state(t, 1, "6");
-    expect_state(t, 1, XenbusStateClosed);
-    guest_state(t, 1, "1");
-    expect_state(t, 1, XenbusStateInitWait);
-    put(t->guest, "7", "/local/domain/3/device/toy/1/ring-ref");
-    guest_state(t, 1, "3");
-    expect_state(t, 1, XenbusStateConnected);
+    reconnect_dev(t, 1, "7");
     assert_int_equal(t->st.ring_ref, 7);
 }
 
