@@ -34,6 +34,28 @@ wait_for() {
     done
 }
 
+# xl_run WHAT CMD...: runs an xl command whose output is only wanted when
+# it fails; then it goes to the serial log. xl_tail WHAT: its last lines,
+# for a FAIL reason, so that a CI log says why without the serial log.
+# xl_logged WHAT CMD...: xl_run, failing the scenario when it fails.
+xl_run() {
+    local what=$1
+    shift
+    log "$*"
+    "$@" >"/run/xl-$what.log" 2>&1 && return 0
+    echo "----- output of $*"
+    cat "/run/xl-$what.log"
+    echo "-----"
+    return 1
+}
+xl_tail() { grep -v '^ *$' "/run/xl-$1.log" | tail -3 | tr '\n' ' '; }
+xl_logged() {
+    xl_run "$@" || fail "xl $1 failed: $(xl_tail "$1")"
+}
+# libxl_timeout WHAT: the failure was libxl's fixed 10 s wait for a backend
+# to reach InitWait (see gcreate) rather than a refusal.
+libxl_timeout() { grep -m1 -o 'unable to add [a-z]* devices' "/run/xl-$1.log"; }
+
 mkimage() { # mkimage NAME MB: a sparse raw image on tmpfs, path printed
     rm -f "/data/$1.img"
     truncate -s "${2}M" "/data/$1.img" && echo "/data/$1.img"
@@ -71,17 +93,12 @@ CFG
     # libxl gives a backend 10 s (not configurable) to reach InitWait. Under
     # emulation on a loaded host a backend started per guest, as pvback's
     # are, can miss that: one more try, said in the scenario's PASS line.
-    xl create "$cfg" >/run/xl-create.log 2>&1 || {
-        cat /run/xl-create.log
-        grep -q 'unable to add .* devices' /run/xl-create.log ||
-            fail "xl create $name failed: $(tail -1 /run/xl-create.log)"
-        note "xl create $name retried once ($(grep -m1 -o 'unable to add [a-z]* devices' /run/xl-create.log) in libxl's 10 s)"
+    xl_run create xl create "$cfg" || {
+        local why
+        why=$(libxl_timeout create) || fail "xl create $name failed: $(xl_tail create)"
+        note "xl create $name retried once ($why in libxl's 10 s)"
         galive "$name" && xl destroy "$name"
-        log "xl create $name, second try"
-        xl create "$cfg" >/run/xl-create.log 2>&1 || {
-            cat /run/xl-create.log
-            fail "xl create $name failed twice: $(tail -1 /run/xl-create.log)"
-        }
+        xl_run create xl create "$cfg" || fail "xl create $name failed twice: $(xl_tail create)"
     }
     log "xl create $name returned"
     # The guest's boot on the serial line, to see where a slow boot spends
