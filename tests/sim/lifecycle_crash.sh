@@ -25,7 +25,10 @@ ip netns exec "xs-cg$LC_ID" ping -c 1 -W 3 10.98.0.254 >/dev/null || fail "the g
 
 # --- pvback-blk killed under fio -------------------------------------------
 blk=$(lc_backend_pid vbd "$d")
-lc_fio cg --name=crash --size=96M \
+# Paced (24576 writes at most 8000 a second: 3 s or more) so that the job is
+# still writing when the kill lands on a host fast enough to write the 96 MiB
+# in a quarter second.
+lc_fio cg --name=crash --size=96M --rate_iops=8000 \
     --rw=randwrite --bs=4k --iodepth=16 --verify=crc32c --verify_fatal=1 \
     >"$SIM_DIR/fio.log" 2>&1 &
 fio_pid=$!

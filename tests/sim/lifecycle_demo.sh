@@ -60,7 +60,7 @@ check '^created +guest pvdemo \(domain [0-9]+\): disk xvda' "the guest and its d
 check 'NIC eth0 = vif[0-9]+\.0 on xenbr0, VLAN 10' "the guest's NIC"
 check '^fio +write IOPS=[0-9.]+k?, BW=[0-9.]+[KMG]iB/s$' "fio's write IOPS and bandwidth"
 check 'verify read-back IOPS=[0-9.]+k?, BW=[0-9.]+[KMG]iB/s$' "fio's verify read-back figures"
-check 'verify: passed \(64 MiB checked with crc32c' "fio's verify result"
+check 'verify: passed \(4 x 64 MiB checked with crc32c' "fio's verify result"
 check '^iperf3 +pvdemo -> pvdemo-peer: [0-9.]+ [KMG]bits/sec' "iperf3's throughput"
 check '^VLAN +tag seen on xenbr0: vlan 10$' "the VLAN tag seen on the bridge"
 check '^shutdown +both guests powered off; 3 devices closed by their guests' "the clean shutdown"

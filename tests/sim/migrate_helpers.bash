@@ -179,9 +179,11 @@ mig_fio_start() {
     local before loops=1
     before=$(grep -c "$3" "$4" || true)
     # The CLI under valgrind takes seconds to start: fio must outlast that.
+    # Paced (at most 8000 writes a second: 3 s or more for the 96 MiB) so
+    # that it outlasts the migration on a host that writes it in 0.3 s too.
     [ "${PVBACK_VALGRIND:-0}" != 1 ] || loops=4
     XENSIM_DIR=$dir lc_fio "$1" --name=migrate --size=96M --rw=randwrite --bs=4k --iodepth=16 \
-        --verify=crc32c --verify_fatal=1 --loops=$loops >"$2" 2>&1 &
+        --rate_iops=8000 --verify=crc32c --verify_fatal=1 --loops=$loops >"$2" 2>&1 &
     MIG_FIO_PID=$!
     lc_wait 20 "fio connected" eval "[ \$(grep -c '$3' '$4') -gt $before ]"
     sleep 0.3
