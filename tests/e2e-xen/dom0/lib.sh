@@ -52,9 +52,14 @@ xl_tail() { grep -v '^ *$' "/run/xl-$1.log" | tail -3 | tr '\n' ' '; }
 xl_logged() {
     xl_run "$@" || fail "xl $1 failed: $(xl_tail "$1")"
 }
-# libxl_timeout WHAT: the failure was libxl's fixed 10 s wait for a backend
-# to reach InitWait (see gcreate) rather than a refusal.
-libxl_timeout() { grep -m1 -o 'unable to add [a-z]* devices' "/run/xl-$1.log"; }
+# libxl_timeout WHAT: the failure was one of libxl's fixed time limits that
+# emulation on a loaded host can miss, rather than a refusal: its 10 s for a
+# backend to reach InitWait (see gcreate), or the guest acknowledging a
+# suspend request (save, migrate; libxl then cancels it and the guest runs
+# on). Prints libxl's words.
+libxl_timeout() {
+    grep -m1 -oE "unable to add [a-z]* devices|guest didn't acknowledge suspend" "/run/xl-$1.log"
+}
 
 mkimage() { # mkimage NAME MB: a sparse raw image on tmpfs, path printed
     rm -f "/data/$1.img"
@@ -96,7 +101,7 @@ CFG
     xl_run create xl create "$cfg" || {
         local why
         why=$(libxl_timeout create) || fail "xl create $name failed: $(xl_tail create)"
-        note "xl create $name retried once ($why in libxl's 10 s)"
+        note "xl create $name retried once ($why in libxl's time)"
         galive "$name" && xl destroy "$name"
         xl_run create xl create "$cfg" || fail "xl create $name failed twice: $(xl_tail create)"
     }

@@ -14,13 +14,14 @@ seq=$(gstart g3 fio background xvda 30) || exit 1
 sleep 5
 # -s '': no ssh; the "host" is the receiving command itself
 migrate() { xl_run migrate xl migrate -s '' g3 'xl migrate-receive'; }
-# The receiving side adds the devices while dom0's CPU copies the guest's
-# memory: under emulation a backend can miss libxl's 10 s (see gcreate).
-# Then xl resumes the guest where it was: one more try, said in the note.
+# Under emulation the guest can miss libxl's time to acknowledge the suspend
+# request, or the receiving side's backend its 10 s to reach InitWait while
+# dom0's CPU copies the guest's memory (see libxl_timeout). Then xl lets the
+# guest run on where it was: one more try, said in the note.
 if ! migrate; then
     why=$(libxl_timeout migrate) && [ "$(gdomid g3)" = "$old" ] ||
         fail "xl migrate to localhost failed: $(xl_tail migrate)"
-    note "xl migrate retried once ($why in libxl's 10 s; g3 resumed in domid $old);"
+    note "xl migrate retried once ($why in libxl's time; g3 still in domid $old);"
     migrate || fail "xl migrate to localhost failed twice: $(xl_tail migrate)"
 fi
 new=$(gdomid g3)
