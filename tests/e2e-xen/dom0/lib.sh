@@ -37,7 +37,6 @@ wait_for() {
 # xl_run WHAT CMD...: runs an xl command whose output is only wanted when
 # it fails; then it goes to the serial log. xl_tail WHAT: its last lines,
 # for a FAIL reason, so that a CI log says why without the serial log.
-# xl_logged WHAT CMD...: xl_run, failing the scenario when it fails.
 xl_run() {
     local what=$1
     shift
@@ -49,16 +48,28 @@ xl_run() {
     return 1
 }
 xl_tail() { grep -v '^ *$' "/run/xl-$1.log" | tail -3 | tr '\n' ' '; }
-xl_logged() {
-    xl_run "$@" || fail "xl $1 failed: $(xl_tail "$1")"
-}
-# libxl_timeout WHAT: the failure was one of libxl's fixed time limits that
-# emulation on a loaded host can miss, rather than a refusal: its 10 s for a
-# backend to reach InitWait (see gcreate), or the guest acknowledging a
-# suspend request (save, migrate; libxl then cancels it and the guest runs
-# on). Prints libxl's words.
-libxl_timeout() {
-    grep -m1 -oE "unable to add [a-z]* devices|guest didn't acknowledge suspend" "/run/xl-$1.log"
+
+# xl_once_more WHAT NAME OLD CMD...: runs CMD (xl_run). When it fails on one
+# of libxl's fixed time limits that emulation on a loaded host can miss (its
+# 10 s for a backend to reach InitWait; the guest acknowledging a suspend
+# request), rather than on a refusal, runs it once more, said in the note.
+# OLD is the domid NAME must still have (save, migrate: libxl let the guest
+# run on), or empty when the failed command may have left a domain NAME to
+# destroy (create, restore). Any other failure, or a second one, fails.
+xl_once_more() {
+    local what=$1 name=$2 old=$3 why
+    shift 3
+    xl_run "$what" "$@" && return 0
+    why=$(grep -m1 -oE "unable to add [a-z]* devices|guest didn't acknowledge suspend" \
+        "/run/xl-$what.log") || fail "xl $what $name failed: $(xl_tail "$what")"
+    if [ -n "$old" ]; then
+        [ "$(gdomid "$name")" = "$old" ] || fail "xl $what $name failed: $(xl_tail "$what")"
+        note "xl $what $name retried once ($why in libxl's time; $name still in domid $old);"
+    else
+        note "xl $what $name retried once ($why in libxl's time);"
+        galive "$name" && xl destroy "$name"
+    fi
+    xl_run "$what" "$@" || fail "xl $what $name failed twice: $(xl_tail "$what")"
 }
 
 mkimage() { # mkimage NAME MB: a sparse raw image on tmpfs, path printed
@@ -98,13 +109,7 @@ CFG
     # libxl gives a backend 10 s (not configurable) to reach InitWait. Under
     # emulation on a loaded host a backend started per guest, as pvback's
     # are, can miss that: one more try, said in the scenario's PASS line.
-    xl_run create xl create "$cfg" || {
-        local why
-        why=$(libxl_timeout create) || fail "xl create $name failed: $(xl_tail create)"
-        note "xl create $name retried once ($why in libxl's time)"
-        galive "$name" && xl destroy "$name"
-        xl_run create xl create "$cfg" || fail "xl create $name failed twice: $(xl_tail create)"
-    }
+    xl_once_more create "$name" "" xl create "$cfg"
     log "xl create $name returned"
     # The guest's boot on the serial line, to see where a slow boot spends
     # its time (no pipe: the pid must be tail's own, to stop it).

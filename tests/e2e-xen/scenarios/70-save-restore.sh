@@ -5,22 +5,11 @@
 need_g1
 seq=$(gstart g1 fio background xvda 30) || exit 1
 sleep 5
-old=$(gdomid g1)
-# Missed libxl time limits (see libxl_timeout) get one more try, as in migrate.
-if ! xl_run save xl save g1 /data/g1.save; then
-    why=$(libxl_timeout save) && [ "$(gdomid g1)" = "$old" ] || fail "xl save failed: $(xl_tail save)"
-    note "xl save retried once ($why in libxl's time; g1 still in domid $old);"
-    xl_logged save xl save g1 /data/g1.save
-fi
+# Missed libxl time limits get one more try (see xl_once_more): a save
+# with the guest still running where it was, a restore from the kept image.
+xl_once_more save g1 "$(gdomid g1)" xl save g1 /data/g1.save
 galive g1 && fail "g1 still exists after xl save"
-# A restore adds the devices as xl create does (see gcreate): after libxl's
-# 10 s device timeout the saved image is still there for one more try.
-if ! xl_run restore xl restore /data/g1.save; then
-    why=$(libxl_timeout restore) || fail "xl restore failed: $(xl_tail restore)"
-    note "xl restore retried once ($why in libxl's time);"
-    galive g1 && xl destroy g1
-    xl_logged restore xl restore /data/g1.save
-fi
+xl_once_more restore g1 "" xl restore /data/g1.save
 rm -f /data/g1.save
 gwait g1 "$seq" 180
 note "$LAST_RESULT;"

@@ -16,18 +16,12 @@ attempt() (
     echo "$old" >/run/mig-old
     seq=$(gstart g3 fio background xvda 30) || exit 1
     sleep 5
-    # -s '': no ssh; the "host" is the receiving command itself
-    migrate() { xl_run migrate xl migrate -s '' g3 'xl migrate-receive'; }
-    # Under emulation the guest can miss libxl's time to acknowledge the suspend
-    # request, or the receiving side's backend its 10 s to reach InitWait while
-    # dom0's CPU copies the guest's memory (see libxl_timeout). Then xl lets the
-    # guest run on where it was: one more try, said in the note.
-    if ! migrate; then
-        why=$(libxl_timeout migrate) && [ "$(gdomid g3)" = "$old" ] ||
-            fail "xl migrate to localhost failed: $(xl_tail migrate)"
-        note "xl migrate retried once ($why in libxl's time; g3 still in domid $old);"
-        migrate || fail "xl migrate to localhost failed twice: $(xl_tail migrate)"
-    fi
+    # -s '': no ssh; the "host" is the receiving command itself. Under
+    # emulation the guest can miss libxl's time to acknowledge the suspend
+    # request, or the receiving side's backend its 10 s to reach InitWait
+    # while dom0's CPU copies the guest's memory; xl then lets the guest run
+    # on where it was (see xl_once_more).
+    xl_once_more migrate g3 "$old" xl migrate -s '' g3 'xl migrate-receive'
     new=$(gdomid g3)
     [ -n "$new" ] && [ "$new" != "$old" ] || fail "g3 not running in a new domain after migration (domid $old -> '$new')"
     xl list | grep -q migratedaway && fail "the migrated-away domain is still there"
