@@ -68,8 +68,7 @@ while read -r name opts; do
     g2=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
     # shellcheck disable=SC2086
     d2=$(run_direct $common)
-    ratio=$(awk -v g="$g1 + $g2" -v d="$d1 + $d2" 'BEGIN { split(g, a, " [+] "); split(d, b, " [+] ")
-        printf "%.3f", (b[1] + b[2] > 0 ? (a[1] + a[2]) / (b[1] + b[2]) : 0) }')
+    ratio=$(awk -v g="$((g1 + g2))" -v d="$((d1 + d2))" 'BEGIN { printf "%.3f", (d > 0 ? g / d : 0) }')
     echo "# $name: direct $d1, $d2 IOPS, via pvback-blk $g1, $g2 IOPS (in that order)"
     echo "RATIO blk_$name $ratio (guest IOPS via pvback-blk / direct libaio IOPS on the same file)"
 done <<'JOBS'
