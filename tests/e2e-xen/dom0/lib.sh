@@ -153,6 +153,8 @@ gwait() { # gwait NAME SEQ TIMEOUT: waits for a job; PASS returns 0, FAIL fails 
     local r
     wait_for "$3" gresult_is "$1" "$2" || {
         gconsole "$1"
+        xl list
+        xenstore-ls -f "$(gxs "$1")"
         fail "guest $1: job $2 gave no result within $3 s"
     }
     r=$(xenstore-read "$(gxs "$1")/e2e-result")
