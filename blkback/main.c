@@ -1,9 +1,12 @@
 /* pvback-blk: the user-space blkif backend daemon.
  *
  *   pvback-blk [--platform xen|sim:DIR] [--frontend-domid N] [--type vbd|vbd3]
- *              [--max-queues N] [--max-persistent-grants N] [--engine aio|uring|null]
+ *              [--max-queues N] [--max-persistent-grants N] [--engine ENGINE]
  *              [--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]
  *
+ * --engine aio, uring or aio+uring (requests of 64 KiB and more through
+ * io_uring, the rest through libaio) overrides the default: aio where the
+ * store takes O_DIRECT, aio+uring where it does not (blkback/storage.c).
  * --engine null stores nothing (every request succeeds at once): only for
  * measuring the ring path without storage.
  *
@@ -50,8 +53,10 @@ static int blk_option(void *daemon, int code, const char *arg)
         d->cfg.max_pgrants = (unsigned int)n;
         return 0;
     case OPT_ENGINE:
-        if (strcmp(arg, "aio") && strcmp(arg, "uring") && strcmp(arg, "null")) {
-            fprintf(stderr, "pvback-blk: --engine '%s': expected aio, uring or null\n", arg);
+        if (strcmp(arg, "aio") && strcmp(arg, "uring") && strcmp(arg, "aio+uring") &&
+            strcmp(arg, "null")) {
+            fprintf(stderr, "pvback-blk: --engine '%s': expected aio, uring, aio+uring or null\n",
+                    arg);
             return -1;
         }
         d->cfg.engine = arg;
@@ -89,7 +94,7 @@ int main(int argc, char **argv)
         .prog = "pvback-blk",
         .usage = "[--type vbd|vbd3]\n"
                  "                  [--max-queues N] [--max-persistent-grants N] "
-                 "[--engine aio|uring|null]",
+                 "[--engine aio|uring|aio+uring|null]",
         .options = options,
         .option = blk_option,
         .xenbus_ops = blk_xenbus_ops,

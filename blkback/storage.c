@@ -17,18 +17,24 @@
 
 #define DEFAULT_DEPTH 256u
 
-/* The default engine: the one bench/blk_storage_bench measured faster here
- * (see docs/blkback.md for the figures). */
-static const struct pv_storage_ops *const default_ops = &pv_storage_aio_ops;
+/* The default engine: libaio, which bench/blk_storage_bench and
+ * bench/blk-fio measured faster here (see docs/blkback.md for the figures),
+ * but the split engine where reads and writes are page-cache copies
+ * (storage_split.c says why). */
+static const struct pv_storage_ops *default_ops(const struct pv_storage_info *info)
+{
+    return info->page_cache ? &pv_storage_split_ops : &pv_storage_aio_ops;
+}
 
+/* NULL for the default, which depends on the store (default_ops). */
 static const struct pv_storage_ops *engine_by_name(const char *name)
 {
-    if (!name || !*name)
-        return default_ops;
     if (!strcmp(name, pv_storage_aio_ops.name))
         return &pv_storage_aio_ops;
     if (!strcmp(name, pv_storage_uring_ops.name))
         return &pv_storage_uring_ops;
+    if (!strcmp(name, pv_storage_split_ops.name))
+        return &pv_storage_split_ops;
     if (!strcmp(name, pv_storage_null_ops.name))
         return &pv_storage_null_ops;
     return NULL;
@@ -56,12 +62,14 @@ static struct pv_storage *open_remote(const struct pv_storage_ops *ops,
     s->depth = depth;
     s->in_flight = 0;
     s->done_head = s->done_tail = NULL;
+    s->parent = NULL;
     return s;
 }
 
 struct pv_storage *pv_storage_open(const struct pv_storage_params *p, char *err, size_t errlen)
 {
-    const struct pv_storage_ops *ops = engine_by_name(p->engine);
+    bool named = p->engine && *p->engine;
+    const struct pv_storage_ops *ops = named ? engine_by_name(p->engine) : NULL;
     struct pv_storage_info info;
     unsigned int depth = p->depth ? p->depth : DEFAULT_DEPTH;
 
@@ -73,14 +81,16 @@ struct pv_storage *pv_storage_open(const struct pv_storage_params *p, char *err,
     case PV_URL_NONE:
         break;
     }
-    if (!ops) {
-        snprintf(err, errlen, "unknown storage engine '%s' (expected aio, uring or null)",
-                 p->engine);
+    if (named && !ops) {
+        snprintf(err, errlen,
+                 "unknown storage engine '%s' (expected aio, uring, aio+uring or null)", p->engine);
         return NULL;
     }
     int fd = pv_storage_file_open(p->path, p->read_only, p->buffered, &info, err, errlen);
     if (fd < 0)
         return NULL;
+    if (!ops)
+        ops = default_ops(&info);
     int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd < 0) {
         snprintf(err, errlen, "%s: eventfd: %s", p->path, strerror(errno));
@@ -101,6 +111,7 @@ struct pv_storage *pv_storage_open(const struct pv_storage_params *p, char *err,
     s->depth = depth;
     s->in_flight = 0;
     s->done_head = s->done_tail = NULL;
+    s->parent = NULL;
     return s;
 }
 
@@ -247,6 +258,8 @@ void pv_storage_complete(struct pv_storage *s, struct pv_storage_req *req, int64
         (uint64_t)result != req->length)
         result = -EIO; /* a short transfer inside the store is an I/O error */
     s->in_flight--;
+    if (s->parent)
+        s->parent->in_flight--;
     req->cb(req, result);
 }
 

@@ -19,8 +19,9 @@ struct pv_storage;
 struct pv_storage_params {
     const char *path;   /* file or block device */
     bool read_only;     /* opens O_RDONLY; writes, flushes and discards fail with EROFS */
-    const char *engine; /* "aio", "uring", "null" (benchmarks: stores nothing), or NULL
-                           for the default (see storage.c) */
+    const char *engine; /* "aio", "uring", "aio+uring" (storage_split.c), "null"
+                           (benchmarks: stores nothing), or NULL for the default
+                           (see storage.c) */
     unsigned int depth; /* requests in flight at most; 0: 256 */
     bool buffered;      /* do not use O_DIRECT (it is also dropped where refused) */
     /* Remote stores only (path is an iscsi:// or nfs:// URL, see
@@ -35,11 +36,15 @@ struct pv_storage_info {
     uint32_t physical_block; /* bytes, a multiple of logical_block */
     bool read_only;
     bool direct; /* O_DIRECT in use */
+    /* Reads and writes are copies to or from the page cache made inside the
+     * submitting system call: no O_DIRECT, or a memory file system (tmpfs),
+     * where O_DIRECT is accepted but is such a copy too. */
+    bool page_cache;
     bool block_device;
     bool can_discard;             /* discard frees space and reads back as zeros */
     bool can_secure_discard;      /* BLKSECDISCARD works */
     uint32_t discard_granularity; /* bytes */
-    const char *engine;           /* "aio", "uring", "iscsi" or "nfs" */
+    const char *engine;           /* "aio", "uring", "aio+uring", "iscsi" or "nfs" */
 };
 
 enum pv_storage_op {
@@ -126,6 +131,7 @@ struct pv_storage {
     unsigned int depth;
     unsigned int in_flight;                       /* submitted and not yet called back */
     struct pv_storage_req *done_head, *done_tail; /* finished outside the kernel */
+    struct pv_storage *parent; /* storage_split.c's store that owns this one, or NULL */
 };
 
 /* For drivers: delivers req's result (checking for short transfers) and
@@ -137,7 +143,8 @@ void pv_storage_defer(struct pv_storage *s, struct pv_storage_req *req, int64_t 
 
 extern const struct pv_storage_ops pv_storage_aio_ops;
 extern const struct pv_storage_ops pv_storage_uring_ops;
-extern const struct pv_storage_ops pv_storage_null_ops; /* benchmarks only */
+extern const struct pv_storage_ops pv_storage_split_ops; /* aio+uring, by request size */
+extern const struct pv_storage_ops pv_storage_null_ops;  /* benchmarks only */
 extern const struct pv_storage_ops pv_storage_iscsi_ops;
 extern const struct pv_storage_ops pv_storage_nfs_ops;
 

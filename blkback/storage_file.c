@@ -12,10 +12,12 @@
 #include <inttypes.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -92,6 +94,9 @@ static int probe_regular_file(int fd, const struct statx *stx, struct pv_storage
         stx->stx_blksize > info->logical_block ? stx->stx_blksize : info->logical_block;
     info->discard_granularity = info->physical_block;
     info->can_secure_discard = false; /* a hole does not erase the blocks beneath */
+    struct statfs fs;
+    info->page_cache = !info->direct || (fstatfs(fd, &fs) == 0 &&
+                                         (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC));
     info->can_discard = false;
     if (!info->read_only) {
         /* A hole punched past the end, with the size kept, changes nothing
@@ -135,6 +140,7 @@ int pv_storage_file_open(const char *path, bool read_only, bool buffered,
         return -1;
     }
     int rc;
+    info->page_cache = !info->direct;
     if (IS_BLOCK_DEVICE(stx.stx_mode))
         rc = probe_block_device(fd, &stx, info);
     else if (IS_REGULAR_FILE(stx.stx_mode))

@@ -1,4 +1,5 @@
-/* The file storage engines (libaio and io_uring) on temporary files: data
+/* The file storage engines (libaio, io_uring, and both split by request
+ * size) on temporary files: data
  * written reads back, flush succeeds, discard reads back as zeros, batches
  * complete, read-only refuses every change, bad requests are refused. */
 #include <errno.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -331,6 +334,99 @@ static void test_buffered(void **state)
     free(buf);
 }
 
+/* Small and large requests at once, so that the split engine has requests
+ * in both of its halves together: each completes once with its full length,
+ * and what was written reads back. */
+static void test_mixed_sizes(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 16, SMALL = 4096, LARGE = 131072, SLOT = 262144 };
+    uint8_t *buf = aligned_buf((size_t)N * LARGE, 0);
+    struct iovec v[N];
+    struct pv_storage_req r[N + 1];
+    struct done d[N + 1];
+    for (int i = 0; i < N; i++) {
+        size_t len = i % 2 ? LARGE : SMALL;
+        for (size_t j = 0; j < len; j++)
+            buf[(size_t)i * LARGE + j] = (uint8_t)(i * 31 + j / 512);
+        v[i] = (struct iovec){buf + (size_t)i * LARGE, len};
+        d[i] = (struct done){0, 0};
+        r[i] = (struct pv_storage_req){.op = PV_STORAGE_WRITE,
+                                       .offset = (uint64_t)i * SLOT,
+                                       .iov = &v[i],
+                                       .iovcnt = 1,
+                                       .cb = on_done,
+                                       .arg = &d[i]};
+        assert_int_equal(pv_storage_submit(f->s, &r[i]), 0);
+    }
+    d[N] = (struct done){0, 1};
+    r[N] = (struct pv_storage_req){.op = PV_STORAGE_FLUSH, .cb = on_done, .arg = &d[N]};
+    assert_int_equal(pv_storage_submit(f->s, &r[N]), 0);
+    assert_int_equal(pv_storage_in_flight(f->s), N + 1);
+    wait_all(f->s);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].calls, 1);
+        assert_int_equal(d[i].result, (int64_t)v[i].iov_len);
+    }
+    assert_int_equal(d[N].calls, 1);
+    assert_int_equal(d[N].result, 0);
+
+    uint8_t *in = aligned_buf((size_t)N * LARGE, 0);
+    for (int i = 0; i < N; i++) {
+        v[i].iov_base = in + (size_t)i * LARGE;
+        r[i].op = PV_STORAGE_READ;
+        d[i] = (struct done){0, 0};
+        assert_int_equal(pv_storage_submit(f->s, &r[i]), 0);
+    }
+    wait_all(f->s);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].result, (int64_t)v[i].iov_len);
+        assert_memory_equal(in + (size_t)i * LARGE, buf + (size_t)i * LARGE, v[i].iov_len);
+    }
+    free(in);
+    free(buf);
+}
+
+/* Without an engine named, a store with O_DIRECT gets libaio, and one whose
+ * I/O is page-cache copies (no O_DIRECT, or tmpfs) the split engine
+ * (blkback/storage.c says why). */
+static void test_default_engine(void **state)
+{
+    (void)state;
+    struct fixture f = {.engine = NULL};
+    assert_int_equal(setup_file(&f), 0);
+    for (int buffered = 0; buffered < 2; buffered++) {
+        struct pv_storage *s = open_store(&f, false, buffered, 0);
+        assert_non_null(s);
+        const struct pv_storage_info *in = pv_storage_info(s);
+        assert_string_equal(in->engine, in->page_cache ? "aio+uring" : "aio");
+        if (buffered)
+            assert_true(!in->direct && in->page_cache);
+        pv_storage_close(s);
+    }
+    unlink(f.path);
+
+    /* tmpfs takes O_DIRECT on newer kernels, but it is still a page-cache
+     * copy: the split engine there too. */
+    struct statfs fs;
+    char path[] = "/dev/shm/pvback-storage-XXXXXX";
+    if (statfs("/dev/shm", &fs) < 0 || fs.f_type != TMPFS_MAGIC)
+        return;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, FILE_SIZE), 0);
+    close(fd);
+    struct pv_storage_params p = {.path = path};
+    char err[256] = "";
+    struct pv_storage *s = pv_storage_open(&p, err, sizeof(err));
+    unlink(path);
+    if (!s)
+        fail_msg("%s", err);
+    assert_true(pv_storage_info(s)->page_cache);
+    assert_string_equal(pv_storage_info(s)->engine, "aio+uring");
+    pv_storage_close(s);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -345,6 +441,7 @@ static void test_open_errors(void **state)
     p.engine = "spdk";
     assert_null(pv_storage_open(&p, err, sizeof(err)));
     assert_non_null(strstr(err, "spdk"));
+    assert_non_null(strstr(err, "aio+uring")); /* the choices */
 }
 
 /* The benchmark engine: answers at once (never inside submit), stores nothing,
@@ -435,20 +532,22 @@ static void test_block_device_discard(void **state)
 }
 
 #define ENGINE_TEST(f, e) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)e)
-#define BOTH(f)           ENGINE_TEST(f, "aio"), ENGINE_TEST(f, "uring")
+#define ALL(f)            ENGINE_TEST(f, "aio"), ENGINE_TEST(f, "uring"), ENGINE_TEST(f, "aio+uring")
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_info),
-        BOTH(test_write_read_back),
-        BOTH(test_discard_reads_zeros),
-        BOTH(test_batch),
-        BOTH(test_bad_requests),
-        BOTH(test_depth_limit),
-        BOTH(test_read_only),
-        BOTH(test_buffered),
-        BOTH(test_block_device_discard),
+        ALL(test_info),
+        ALL(test_write_read_back),
+        ALL(test_discard_reads_zeros),
+        ALL(test_batch),
+        ALL(test_bad_requests),
+        ALL(test_depth_limit),
+        ALL(test_read_only),
+        ALL(test_buffered),
+        ALL(test_mixed_sizes),
+        ALL(test_block_device_discard),
+        cmocka_unit_test(test_default_engine),
         cmocka_unit_test(test_open_errors),
         ENGINE_TEST(test_null_engine, "null"),
     };
