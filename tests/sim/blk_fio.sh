@@ -5,6 +5,9 @@
 # iodepth 1 to 128, one and four queues, with and without persistent grants.
 # After the guest detaches, fio checks the image file itself (verify_only on
 # the host): it holds exactly what the guest wrote.
+# BLK_FIO_IMG_DIR puts the image elsewhere, BLK_FIO_BACKEND_ARGS are
+# pvback-blk's options, and BLK_FIO_ENGINE is the storage engine pvback-blk
+# must report having chosen (blk_fio_tmpfs.sh sets them).
 source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
 
 engine=$PVBACK_BIN/pvback-blkfront-fio.so
@@ -21,10 +24,11 @@ fi
 
 blk_start_sim
 dom=$(blk_guest g1)
-img=$SIM_DIR/disk.img
+img=${BLK_FIO_IMG_DIR:-$SIM_DIR}/disk.img
 truncate -s 48M "$img"
 blk_add_disk "$dom" 51712 "$img" w
-blk_start_backend
+# shellcheck disable=SC2086 # options, split on purpose
+blk_start_backend ${BLK_FIO_BACKEND_ARGS:-}
 blk_wait_state "$dom" 51712 2
 
 n=0
@@ -54,4 +58,10 @@ randwrite-512-qd1 --rw=randwrite --bsrange=512-64k --blockalign=512 --iodepth=1
 randwrite-512-1m-qd128-4q-nopersist --rw=randwrite --bsrange=512-1m --blockalign=512 --iodepth=128 --queues=4 --persistent=0 --ring_order=4
 seqwrite-4k-qd16-noindirect --rw=write --bs=4k --iodepth=16 --indirect=0
 JOBS
+# The store is opened at each connection: every time with that engine.
+if [ -n "${BLK_FIO_ENGINE:-}" ]; then
+    grep ', engine ' "$SIM_DIR/blk.log" | grep -qv ", engine $BLK_FIO_ENGINE\$" &&
+        fail "pvback-blk chose another engine: $(grep -o 'engine .*' "$SIM_DIR/blk.log" | sort -u)"
+    grep -q ", engine $BLK_FIO_ENGINE\$" "$SIM_DIR/blk.log" || fail "no disk opened with $BLK_FIO_ENGINE"
+fi
 blk_stop_backend
