@@ -40,6 +40,19 @@ static const struct pv_storage_ops *engine_by_name(const char *name)
     return NULL;
 }
 
+void pv_storage_init(struct pv_storage *s, const struct pv_storage_ops *ops, int fd, int efd,
+                     unsigned int depth)
+{
+    s->ops = ops;
+    s->info.engine = ops->name;
+    s->fd = fd;
+    s->efd = efd;
+    s->depth = depth;
+    s->in_flight = 0;
+    s->done_head = s->done_tail = NULL;
+    s->parent = NULL;
+}
+
 /* iscsi:// and nfs:// URLs go to the remote drivers, which connect themselves. */
 static struct pv_storage *open_remote(const struct pv_storage_ops *ops,
                                       const struct pv_storage_params *p, unsigned int depth,
@@ -55,14 +68,7 @@ static struct pv_storage *open_remote(const struct pv_storage_ops *ops,
         close(efd);
         return NULL;
     }
-    s->ops = ops;
-    s->info.engine = ops->name;
-    s->fd = -1;
-    s->efd = efd;
-    s->depth = depth;
-    s->in_flight = 0;
-    s->done_head = s->done_tail = NULL;
-    s->parent = NULL;
+    pv_storage_init(s, ops, -1, efd, depth);
     return s;
 }
 
@@ -103,15 +109,8 @@ struct pv_storage *pv_storage_open(const struct pv_storage_params *p, char *err,
         close(fd);
         return NULL;
     }
-    s->ops = ops;
     s->info = info;
-    s->info.engine = ops->name;
-    s->fd = fd;
-    s->efd = efd;
-    s->depth = depth;
-    s->in_flight = 0;
-    s->done_head = s->done_tail = NULL;
-    s->parent = NULL;
+    pv_storage_init(s, ops, fd, efd, depth);
     return s;
 }
 

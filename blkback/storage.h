@@ -134,6 +134,11 @@ struct pv_storage {
     struct pv_storage *parent; /* storage_split.c's store that owns this one, or NULL */
 };
 
+/* Fills the common state of a store a driver's open returned (all but info,
+ * whose engine it sets to ops->name); parent NULL. pv_storage_open uses it,
+ * and storage_split.c for its two halves. */
+void pv_storage_init(struct pv_storage *s, const struct pv_storage_ops *ops, int fd, int efd,
+                     unsigned int depth);
 /* For drivers: delivers req's result (checking for short transfers) and
  * calls its callback. */
 void pv_storage_complete(struct pv_storage *s, struct pv_storage_req *req, int64_t result);

@@ -37,14 +37,7 @@ static struct pv_storage *open_half(const struct pv_storage_ops *ops, int fd, in
     struct pv_storage *h = ops->open(fd, efd, depth, err, errlen);
     if (!h)
         return NULL;
-    h->ops = ops;
-    h->info.engine = ops->name;
-    h->fd = fd;
-    h->efd = efd;
-    h->depth = depth;
-    h->in_flight = 0;
-    h->done_head = h->done_tail = NULL;
-    h->parent = NULL; /* set by split_open once the parent is complete */
+    pv_storage_init(h, ops, fd, efd, depth); /* parent: set by split_open */
     return h;
 }
 
