@@ -40,7 +40,7 @@ net_start_sim
 net_start_backend
 veth_ns "$PEER" 10.82.0.100 p
 veth_ns "$BASE" 10.82.0.50 b
-ip netns exec "$PEER" iperf3 -s -D -B 10.82.0.100 -I "$SIM_DIR/iperf.pid"
+ip netns exec "$PEER" iperf3 -s -D -B 10.82.0.100 -I "$SIM_DIR/iperf.pid" 3>&-
 for n in 1 4; do
     d=$(net_guest "g$n" "mac=00:16:3e:00:0e:0$n,bridge=xenbr0")
     net_front "g$n" "$d" --queues "$n"

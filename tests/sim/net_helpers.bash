@@ -21,6 +21,12 @@ net_cleanup() { # [RC], as sim_cleanup
     for p in "${NET_FRONTS[@]}"; do
         wait "$p" 2>/dev/null || true
     done
+    # iperf3 servers started with -D -I $SIM_DIR/iperf*.pid: a daemon would
+    # outlive its namespace (and hold the caller's open descriptors).
+    local f
+    for f in "$SIM_DIR"/iperf*.pid; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
     if [ -n "$NET_PID" ] && kill -0 "$NET_PID" 2>/dev/null; then
         kill -TERM "$NET_PID" 2>/dev/null || true
         wait "$NET_PID" 2>/dev/null || true
