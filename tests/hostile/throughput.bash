@@ -11,11 +11,12 @@
 # minute from counting against one side only. An attack that really costs
 # 20% shows in most pairs and so in their median.
 # With --report-under-asan the ratio is only reported in a sanitizer build:
-# for a test that showed it cannot hold there (net_isolation: every hostile
-# guest's setup and teardown in the shared pvback-net costs several times
-# its normal CPU on the same two cores the good guests' iperf3 runs on;
-# 71-74% seen). Under valgrind (PVBACK_VALGRIND=1, run for the memory
-# checks) it is never asserted: there it measures valgrind.
+# for a test that showed it cannot hold there (net_isolation and
+# net_double_fetch: every hostile guest's setup and teardown in the shared
+# pvback-net costs several times its normal CPU on the same two cores the
+# good guests' iperf3 runs on; 71-74% and 78-79% seen). Under valgrind
+# (PVBACK_VALGRIND=1, run for the memory checks) it is never asserted:
+# there it measures valgrind.
 hostile_check_throughput() {
     local unit=$1 daemon=$2 mode=${3:-}
     KEPT=$(python3 -c '
