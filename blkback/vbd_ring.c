@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evtchn_storm.h"
 #include "journal.h"
 #include "pgrant.h"
 #include "vbd.h"
@@ -37,12 +38,10 @@ struct vbd_ring {
     struct vbd_req *barrier_wait; /* a barrier waiting for the ring to drain */
     bool need_push;
     struct pgrant_cache *pgc; /* NULL without persistent grants */
-    /* Event storm guard (see on_event). */
+    /* Event storm guard (evtchn_storm.h). */
+    struct pv_storm storm;
     struct pv_timer *unmask_timer;
-    uint64_t window_start;
-    unsigned int spurious;
     uint32_t prod_at_event; /* req_prod seen at the previous event */
-    bool throttled, throttle_logged;
     /* The in-flight journal (journal.h), NULL when the process has none;
      * positions before replay_end were possibly consumed by a predecessor. */
     struct pv_journal *jr;
@@ -252,19 +251,13 @@ void vbd_ring_after_io(struct vbd_ring *r)
     push_responses(r);
 }
 
-/* Event storms (XSA-332): a frontend that notifies without queueing
- * requests makes the backend spin. Past SPURIOUS_MAX notifications within a
- * second after which the frontend had produced no request, the port stays masked and is unmasked
- * (and the ring looked at) only THROTTLE_MS later, which bounds what the guest can cost; a frontend
- * that queues requests never comes near the bound. */
-#define SPURIOUS_MAX 1000u
-#define THROTTLE_MS  20u
-
+/* Event storms (XSA-332, evtchn_storm.h): a frontend that notifies without
+ * queueing requests is left masked for PV_STORM_PAUSE_MS at a time. */
 static void unmask_and_look(struct pv_timer *t, void *arg)
 {
     (void)t;
     struct vbd_ring *r = arg;
-    r->throttled = false;
+    pv_storm_resume(&r->storm);
     pv_evtchn_unmask(r->evt, r->port);
     vbd_ring_after_io(r);
 }
@@ -275,32 +268,29 @@ static void on_event(int fd, uint32_t events, void *arg)
     (void)events;
     struct vbd_ring *r = arg;
     int port = pv_evtchn_pending(r->evt);
-    if (port < 0 || r->throttled)
+    if (port < 0 || r->storm.throttled)
         return;
-    /* Empty: the frontend produced nothing since the previous event (a
-     * request consumed early, while the backend was busy, still counts as
-     * produced, so a busy frontend is never taken for a storm). */
+    /* Produced: the frontend queued something since the previous event (a
+     * request consumed early, while the backend was busy, still counts, so
+     * a busy frontend is never taken for a storm). */
     uint32_t prod = __atomic_load_n(&hdr(r)->req_prod, __ATOMIC_ACQUIRE);
-    bool empty = prod == r->prod_at_event;
+    bool produced = prod != r->prod_at_event;
     r->prod_at_event = prod;
     vbd_ring_after_io(r);
-    uint64_t now = pv_now_ms();
-    if (now - r->window_start >= 1000) {
-        r->window_start = now;
-        r->spurious = 0;
-    }
-    if (empty && ++r->spurious > SPURIOUS_MAX) {
-        if (!r->throttle_logged)
-            pv_dev_warn(r->v->xdev,
-                        "queue %u: more than %u empty notifications a second: throttling its "
-                        "event channel",
-                        r->idx, SPURIOUS_MAX);
-        r->throttle_logged = true;
-        r->throttled = true;
-        pv_timer_arm(r->unmask_timer, THROTTLE_MS, 0);
+    switch (pv_storm_event(&r->storm, produced, pv_now_ms())) {
+    case PV_STORM_OK:
+        pv_evtchn_unmask(r->evt, (uint32_t)port);
+        return;
+    case PV_STORM_THROTTLE_FIRST:
+        pv_dev_warn(r->v->xdev,
+                    "queue %u: more than %u empty notifications a second: throttling its "
+                    "event channel",
+                    r->idx, PV_STORM_MAX);
+        /* fall through */
+    case PV_STORM_THROTTLE:
+        pv_timer_arm(r->unmask_timer, PV_STORM_PAUSE_MS, 0);
         return;
     }
-    pv_evtchn_unmask(r->evt, (uint32_t)port);
 }
 
 /* The journal of this ring: named after the device and queue, keyed by the
