@@ -12,6 +12,7 @@
 #include <xen/io/netif.h>
 
 #include "credit.h"
+#include "evtchn_storm.h"
 #include "hash.h"
 #include "loop.h"
 #include "netif_txreq.h"
@@ -70,6 +71,10 @@ struct vif_queue {
     struct pv_evtchn *evt;     /* both ports of the queue */
     uint32_t tx_port, rx_port; /* local ports; equal without split channels */
     struct pv_watch *evt_watch;
+    /* Event storm guard (evtchn_storm.h) over both rings' producers. */
+    struct pv_storm storm;
+    struct pv_timer *storm_timer;
+    RING_IDX tx_prod_seen, rx_prod_seen; /* req_prod at the previous event */
     int tap_fd;
     struct pv_watch *tap_watch;
     bool tap_paused; /* no RX requests: tap not read until the guest posts some */
@@ -129,6 +134,9 @@ struct vif {
     uint32_t ctrl_port;
     struct pv_watch *ctrl_watch;
     RING_IDX ctrl_cons;
+    struct pv_storm ctrl_storm;
+    struct pv_timer *ctrl_storm_timer;
+    RING_IDX ctrl_prod_seen;
     struct hash_cfg hash;
     bool failed; /* fatal error reported: stop touching the rings */
 

@@ -63,20 +63,65 @@ void vif_queue_kick_adopted(struct vif_queue *q)
         pv_evtchn_notify(q->evt, q->rx_port);
 }
 
+/* Either direction may have work: new TX requests, or RX requests that let
+ * held frames go — held by any queue, since frames are steered to the queue
+ * the guest's hash mapping names. All cheap to check. */
+static void process(struct vif_queue *q)
+{
+    vif_tx_process(q);
+    for (unsigned i = 0; i < q->vif->nr_queues; i++)
+        vif_rx_process(&q->vif->queues[i]);
+}
+
+/* Event storms (XSA-332, evtchn_storm.h): a frontend that notifies without
+ * posting TX or RX requests has its ports left masked PV_STORM_PAUSE_MS at a
+ * time; the tap and the other queues are served meanwhile. */
+static void storm_over(struct pv_timer *t, void *arg)
+{
+    (void)t;
+    struct vif_queue *q = arg;
+    pv_storm_resume(&q->storm);
+    pv_evtchn_unmask(q->evt, q->tx_port);
+    if (q->rx_port != q->tx_port)
+        pv_evtchn_unmask(q->evt, q->rx_port);
+    process(q);
+}
+
 static void on_event(int fd, uint32_t events, void *arg)
 {
     (void)fd;
     (void)events;
     struct vif_queue *q = arg;
-    int port;
+    int port, pending[2];
+    unsigned n = 0;
     while ((port = pv_evtchn_pending(q->evt)) >= 0)
-        pv_evtchn_unmask(q->evt, (uint32_t)port);
-    /* Either direction may have work: new TX requests, or RX requests that
-     * let held frames go — held by any queue, since frames are steered to
-     * the queue the guest's hash mapping names. All cheap to check. */
-    vif_tx_process(q);
-    for (unsigned i = 0; i < q->vif->nr_queues; i++)
-        vif_rx_process(&q->vif->queues[i]);
+        if (n < 2)
+            pending[n++] = port;
+    if (!n || q->storm.throttled)
+        return; /* masked until storm_over */
+    RING_IDX tp = __atomic_load_n(&q->tx->req_prod, __ATOMIC_ACQUIRE);
+    RING_IDX rp = __atomic_load_n(&q->rx->req_prod, __ATOMIC_ACQUIRE);
+    bool produced = tp != q->tx_prod_seen || rp != q->rx_prod_seen;
+    q->tx_prod_seen = tp;
+    q->rx_prod_seen = rp;
+    switch (pv_storm_event(&q->storm, produced, pv_now_ms())) {
+    case PV_STORM_OK:
+        /* Unmasked before the rings are read: a request queued meanwhile
+         * raises the event again. */
+        for (unsigned i = 0; i < n; i++)
+            pv_evtchn_unmask(q->evt, (uint32_t)pending[i]);
+        break;
+    case PV_STORM_THROTTLE_FIRST:
+        pv_dev_warn(q->vif->xdev,
+                    "queue %u: more than %u empty notifications a second: throttling its "
+                    "event channel%s",
+                    q->idx, PV_STORM_MAX, q->rx_port != q->tx_port ? "s" : "");
+        /* fall through */
+    case PV_STORM_THROTTLE:
+        pv_timer_arm(q->storm_timer, PV_STORM_PAUSE_MS, 0);
+        break;
+    }
+    process(q);
 }
 
 static void on_tap(int fd, uint32_t events, void *arg)
@@ -224,9 +269,12 @@ int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir)
         return -1;
     }
     q->tap_fd = v->tap.fds[q->idx];
+    q->tx_prod_seen = __atomic_load_n(&q->tx->req_prod, __ATOMIC_ACQUIRE);
+    q->rx_prod_seen = __atomic_load_n(&q->rx->req_prod, __ATOMIC_ACQUIRE);
+    q->storm_timer = pv_timer_new(v->loop, storm_over, q);
     q->evt_watch = pv_loop_add_fd(v->loop, pv_evtchn_fd(q->evt), EPOLLIN, on_event, q);
     q->tap_watch = pv_loop_add_fd(v->loop, q->tap_fd, EPOLLIN, on_tap, q);
-    if (!q->evt_watch || !q->tap_watch) {
+    if (!q->storm_timer || !q->evt_watch || !q->tap_watch) {
         vif_fail(v, errno, "queue %u: cannot watch its descriptors", q->idx);
         return -1;
     }
@@ -247,6 +295,8 @@ void vif_queue_disconnect(struct vif_queue *q)
         pv_watch_remove(q->evt_watch);
     if (q->tap_watch)
         pv_watch_remove(q->tap_watch);
+    if (q->storm_timer)
+        pv_timer_free(q->storm_timer);
     if (q->evt)
         pv_evtchn_close(q->evt);
     if (q->tx)

@@ -118,6 +118,8 @@ static int event_storm(struct netfront *f, volatile int *stop)
             pv_evtchn_notify(q->evt, q->tx_port);
             if (q->rx_port != q->tx_port)
                 pv_evtchn_notify(q->evt, q->rx_port);
+            if (f->ctrl_on)
+                pv_evtchn_notify(f->ctrl_evt, f->ctrl_port);
         }
         n += 10000;
         failed = fe_be_state(&f->bus) >= XenbusStateClosing;

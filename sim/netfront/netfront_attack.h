@@ -7,8 +7,9 @@
  *                 either sends exactly the 60-byte frame or refuses the
  *                 request; one that validated one read and used another
  *                 would send more than the page, or crash.
- *   event-storm   XSA-332: notifies the backend's event channels in a tight
- *                 loop without queueing anything.
+ *   event-storm   XSA-332: notifies the backend's event channels (queue 0's,
+ *                 and the control ring's with --hash) in a tight loop
+ *                 without queueing anything.
  *
  * The double-fetch frame goes to 01:80:c2:00:00:0e (link-local: a bridge
  * keeps it to the port it came in on) with ethertype 0x88b5 and 46 bytes of
