@@ -40,7 +40,6 @@ struct vbd_ring {
     struct pgrant_cache *pgc; /* NULL without persistent grants */
     /* Event storm guard (evtchn_storm.h). */
     struct pv_storm storm;
-    struct pv_timer *unmask_timer;
     uint32_t prod_at_event; /* req_prod seen at the previous event */
     /* The in-flight journal (journal.h), NULL when the process has none;
      * positions before replay_end were possibly consumed by a predecessor. */
@@ -253,11 +252,9 @@ void vbd_ring_after_io(struct vbd_ring *r)
 
 /* Event storms (XSA-332, evtchn_storm.h): a frontend that notifies without
  * queueing requests is left masked for PV_STORM_PAUSE_MS at a time. */
-static void unmask_and_look(struct pv_timer *t, void *arg)
+static void unmask_and_look(void *arg)
 {
-    (void)t;
     struct vbd_ring *r = arg;
-    pv_storm_resume(&r->storm);
     pv_evtchn_unmask(r->evt, r->port);
     vbd_ring_after_io(r);
 }
@@ -277,20 +274,8 @@ static void on_event(int fd, uint32_t events, void *arg)
     bool produced = prod != r->prod_at_event;
     r->prod_at_event = prod;
     vbd_ring_after_io(r);
-    switch (pv_storm_event(&r->storm, produced, pv_now_ms())) {
-    case PV_STORM_OK:
+    if (!pv_storm_hold(&r->storm, produced))
         pv_evtchn_unmask(r->evt, (uint32_t)port);
-        return;
-    case PV_STORM_THROTTLE_FIRST:
-        pv_dev_warn(r->v->xdev,
-                    "queue %u: more than %u empty notifications a second: throttling its "
-                    "event channel",
-                    r->idx, PV_STORM_MAX);
-        /* fall through */
-    case PV_STORM_THROTTLE:
-        pv_timer_arm(r->unmask_timer, PV_STORM_PAUSE_MS, 0);
-        return;
-    }
 }
 
 /* The journal of this ring: named after the device and queue, keyed by the
@@ -377,8 +362,9 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
     }
     r->port = (uint32_t)port;
     r->evt_watch = pv_loop_add_fd(v->loop, pv_evtchn_fd(r->evt), EPOLLIN, on_event, r);
-    r->unmask_timer = pv_timer_new(v->loop, unmask_and_look, r);
-    if (!r->evt_watch || !r->unmask_timer) {
+    char what[32];
+    snprintf(what, sizeof(what), "queue %u", idx);
+    if (!r->evt_watch || pv_storm_init(&r->storm, v->loop, xd, what, unmask_and_look, r) < 0) {
         pv_xenbus_dev_fatal(xd, errno, "queue %u: cannot watch the event channel", idx);
         goto fail;
     }
@@ -430,8 +416,7 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
                     r->idx, pgrant_count(r->pgc), pgrant_overflows(r->pgc));
     if (r->evt_watch)
         pv_watch_remove(r->evt_watch);
-    if (r->unmask_timer)
-        pv_timer_free(r->unmask_timer);
+    pv_storm_fini(&r->storm);
     if (r->evt) {
         if (r->port)
             pv_evtchn_unbind(r->evt, r->port);

@@ -73,7 +73,6 @@ struct vif_queue {
     struct pv_watch *evt_watch;
     /* Event storm guard (evtchn_storm.h) over both rings' producers. */
     struct pv_storm storm;
-    struct pv_timer *storm_timer;
     RING_IDX tx_prod_seen, rx_prod_seen; /* req_prod at the previous event */
     int tap_fd;
     struct pv_watch *tap_watch;
@@ -135,7 +134,6 @@ struct vif {
     struct pv_watch *ctrl_watch;
     RING_IDX ctrl_cons;
     struct pv_storm ctrl_storm;
-    struct pv_timer *ctrl_storm_timer;
     RING_IDX ctrl_prod_seen;
     struct hash_cfg hash;
     bool failed; /* fatal error reported: stop touching the rings */

@@ -66,11 +66,9 @@ static void process(struct vif *v)
 }
 
 /* Event storms (XSA-332, evtchn_storm.h) on the control ring's channel. */
-static void storm_over(struct pv_timer *t, void *arg)
+static void storm_over(void *arg)
 {
-    (void)t;
     struct vif *v = arg;
-    pv_storm_resume(&v->ctrl_storm);
     pv_evtchn_unmask(v->ctrl_evt, v->ctrl_port);
     process(v);
 }
@@ -88,20 +86,8 @@ static void on_event(int fd, uint32_t events, void *arg)
     RING_IDX prod = __atomic_load_n(&v->ctrl->req_prod, __ATOMIC_ACQUIRE);
     bool produced = prod != v->ctrl_prod_seen;
     v->ctrl_prod_seen = prod;
-    switch (pv_storm_event(&v->ctrl_storm, produced, pv_now_ms())) {
-    case PV_STORM_OK:
+    if (!pv_storm_hold(&v->ctrl_storm, produced))
         pv_evtchn_unmask(v->ctrl_evt, v->ctrl_port);
-        break;
-    case PV_STORM_THROTTLE_FIRST:
-        pv_dev_warn(v->xdev,
-                    "control ring: more than %u empty notifications a second: throttling its "
-                    "event channel",
-                    PV_STORM_MAX);
-        /* fall through */
-    case PV_STORM_THROTTLE:
-        pv_timer_arm(v->ctrl_storm_timer, PV_STORM_PAUSE_MS, 0);
-        break;
-    }
     process(v);
 }
 
@@ -127,7 +113,6 @@ int vif_ctrl_connect(struct vif *v)
     }
     v->ctrl_cons = __atomic_load_n(&v->ctrl->rsp_prod, __ATOMIC_ACQUIRE);
     v->ctrl_prod_seen = __atomic_load_n(&v->ctrl->req_prod, __ATOMIC_ACQUIRE);
-    memset(&v->ctrl_storm, 0, sizeof(v->ctrl_storm));
     v->ctrl_evt = pv_evtchn_open();
     int p = v->ctrl_evt ? pv_evtchn_bind_interdomain(v->ctrl_evt, v->domid, port) : -1;
     if (p < 0) {
@@ -135,9 +120,9 @@ int vif_ctrl_connect(struct vif *v)
         return -1;
     }
     v->ctrl_port = (uint32_t)p;
-    v->ctrl_storm_timer = pv_timer_new(v->loop, storm_over, v);
+    int storm = pv_storm_init(&v->ctrl_storm, v->loop, v->xdev, "control ring", storm_over, v);
     v->ctrl_watch = pv_loop_add_fd(v->loop, pv_evtchn_fd(v->ctrl_evt), EPOLLIN, on_event, v);
-    if (!v->ctrl_storm_timer || !v->ctrl_watch) {
+    if (storm < 0 || !v->ctrl_watch) {
         vif_fail(v, errno, "control ring: cannot watch its event channel");
         return -1;
     }
@@ -149,14 +134,12 @@ void vif_ctrl_disconnect(struct vif *v)
 {
     if (v->ctrl_watch)
         pv_watch_remove(v->ctrl_watch);
-    if (v->ctrl_storm_timer)
-        pv_timer_free(v->ctrl_storm_timer);
+    pv_storm_fini(&v->ctrl_storm);
     if (v->ctrl_evt)
         pv_evtchn_close(v->ctrl_evt);
     if (v->ctrl)
         pv_gnt_unmap(v->gnt, v->ctrl, 1);
     v->ctrl_watch = NULL;
-    v->ctrl_storm_timer = NULL;
     v->ctrl_evt = NULL;
     v->ctrl = NULL;
 }

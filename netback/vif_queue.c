@@ -76,11 +76,9 @@ static void process(struct vif_queue *q)
 /* Event storms (XSA-332, evtchn_storm.h): a frontend that notifies without
  * posting TX or RX requests has its ports left masked PV_STORM_PAUSE_MS at a
  * time; the tap and the other queues are served meanwhile. */
-static void storm_over(struct pv_timer *t, void *arg)
+static void storm_over(void *arg)
 {
-    (void)t;
     struct vif_queue *q = arg;
-    pv_storm_resume(&q->storm);
     pv_evtchn_unmask(q->evt, q->tx_port);
     if (q->rx_port != q->tx_port)
         pv_evtchn_unmask(q->evt, q->rx_port);
@@ -104,23 +102,11 @@ static void on_event(int fd, uint32_t events, void *arg)
     bool produced = tp != q->tx_prod_seen || rp != q->rx_prod_seen;
     q->tx_prod_seen = tp;
     q->rx_prod_seen = rp;
-    switch (pv_storm_event(&q->storm, produced, pv_now_ms())) {
-    case PV_STORM_OK:
-        /* Unmasked before the rings are read: a request queued meanwhile
-         * raises the event again. */
+    /* Unmasked before the rings are read: a request queued meanwhile
+     * raises the event again. */
+    if (!pv_storm_hold(&q->storm, produced))
         for (unsigned i = 0; i < n; i++)
             pv_evtchn_unmask(q->evt, (uint32_t)pending[i]);
-        break;
-    case PV_STORM_THROTTLE_FIRST:
-        pv_dev_warn(q->vif->xdev,
-                    "queue %u: more than %u empty notifications a second: throttling its "
-                    "event channel%s",
-                    q->idx, PV_STORM_MAX, q->rx_port != q->tx_port ? "s" : "");
-        /* fall through */
-    case PV_STORM_THROTTLE:
-        pv_timer_arm(q->storm_timer, PV_STORM_PAUSE_MS, 0);
-        break;
-    }
     process(q);
 }
 
@@ -271,10 +257,12 @@ int vif_queue_connect(struct vif *v, struct vif_queue *q, const char *dir)
     q->tap_fd = v->tap.fds[q->idx];
     q->tx_prod_seen = __atomic_load_n(&q->tx->req_prod, __ATOMIC_ACQUIRE);
     q->rx_prod_seen = __atomic_load_n(&q->rx->req_prod, __ATOMIC_ACQUIRE);
-    q->storm_timer = pv_timer_new(v->loop, storm_over, q);
+    char what[32];
+    snprintf(what, sizeof(what), "queue %u", q->idx);
+    int storm = pv_storm_init(&q->storm, v->loop, dev, what, storm_over, q);
     q->evt_watch = pv_loop_add_fd(v->loop, pv_evtchn_fd(q->evt), EPOLLIN, on_event, q);
     q->tap_watch = pv_loop_add_fd(v->loop, q->tap_fd, EPOLLIN, on_tap, q);
-    if (!q->storm_timer || !q->evt_watch || !q->tap_watch) {
+    if (storm < 0 || !q->evt_watch || !q->tap_watch) {
         vif_fail(v, errno, "queue %u: cannot watch its descriptors", q->idx);
         return -1;
     }
@@ -295,8 +283,7 @@ void vif_queue_disconnect(struct vif_queue *q)
         pv_watch_remove(q->evt_watch);
     if (q->tap_watch)
         pv_watch_remove(q->tap_watch);
-    if (q->storm_timer)
-        pv_timer_free(q->storm_timer);
+    pv_storm_fini(&q->storm);
     if (q->evt)
         pv_evtchn_close(q->evt);
     if (q->tx)
