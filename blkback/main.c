@@ -1,14 +1,16 @@
 /* pvback-blk: the user-space blkif backend daemon.
  *
  *   pvback-blk [--platform xen|sim:DIR] [--frontend-domid N] [--type vbd|vbd3]
- *              [--max-queues N] [--max-persistent-grants N] [--engine ENGINE]
- *              [--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]
+ *              [--max-queues N] [--max-persistent-grants N] [--max-bounce-pages N]
+ *              [--engine ENGINE] [--user NAME|UID[:GID]|+BASE[:GID]] [--seccomp]
  *
  * --engine aio, uring or aio+uring (requests of 64 KiB and more through
  * io_uring, the rest through libaio) overrides the default: aio where the
  * store takes O_DIRECT, aio+uring where it does not (blkback/storage.c).
  * --engine null stores nothing (every request succeeds at once): only for
  * measuring the ring path without storage.
+ * --max-bounce-pages bounds each ring's bounce pages (blkback/bounce.h) for
+ * data pages without a persistent grant; 0 maps such pages instead.
  *
  * Serves <home>/backend/<type>/ (every frontend domain, or only N). Runs until
  * SIGTERM or SIGINT; xenstore is left as it is, so a restarted pvback-blk
@@ -27,7 +29,7 @@ struct blk_daemon {
     struct pv_xenbus_ops ops; /* vbd_xenbus_ops, of --type */
 };
 
-enum { OPT_TYPE = 't', OPT_QUEUES = 'q', OPT_PGRANTS = 'g', OPT_ENGINE = 'e' };
+enum { OPT_TYPE = 't', OPT_QUEUES = 'q', OPT_PGRANTS = 'g', OPT_ENGINE = 'e', OPT_BOUNCE = 'b' };
 
 static int blk_option(void *daemon, int code, const char *arg)
 {
@@ -51,6 +53,11 @@ static int blk_option(void *daemon, int code, const char *arg)
         if (pv_parse_int_option("pvback-blk", "--max-persistent-grants", arg, 0, 65536, &n) < 0)
             return -1;
         d->cfg.max_pgrants = (unsigned int)n;
+        return 0;
+    case OPT_BOUNCE:
+        if (pv_parse_int_option("pvback-blk", "--max-bounce-pages", arg, 0, 65536, &n) < 0)
+            return -1;
+        d->cfg.max_bounce = (unsigned int)n;
         return 0;
     case OPT_ENGINE:
         if (strcmp(arg, "aio") && strcmp(arg, "uring") && strcmp(arg, "aio+uring") &&
@@ -87,6 +94,7 @@ int main(int argc, char **argv)
         {"type", required_argument, NULL, OPT_TYPE},
         {"max-queues", required_argument, NULL, OPT_QUEUES},
         {"max-persistent-grants", required_argument, NULL, OPT_PGRANTS},
+        {"max-bounce-pages", required_argument, NULL, OPT_BOUNCE},
         {"engine", required_argument, NULL, OPT_ENGINE},
         {NULL, 0, NULL, 0},
     };
@@ -94,7 +102,8 @@ int main(int argc, char **argv)
         .prog = "pvback-blk",
         .usage = "[--type vbd|vbd3]\n"
                  "                  [--max-queues N] [--max-persistent-grants N] "
-                 "[--engine aio|uring|aio+uring|null]",
+                 "[--max-bounce-pages N]\n"
+                 "                  [--engine aio|uring|aio+uring|null]",
         .options = options,
         .option = blk_option,
         .xenbus_ops = blk_xenbus_ops,
@@ -103,7 +112,9 @@ int main(int argc, char **argv)
         .xenbus_ctx = blk_xenbus_ctx,
     };
     struct blk_daemon d = {
-        .cfg = {.max_queues = VBD_MAX_QUEUES_DEFAULT, .max_pgrants = VBD_MAX_PGRANTS_DEFAULT},
+        .cfg = {.max_queues = VBD_MAX_QUEUES_DEFAULT,
+                .max_pgrants = VBD_MAX_PGRANTS_DEFAULT,
+                .max_bounce = VBD_MAX_BOUNCE_DEFAULT},
         .ops = vbd_xenbus_ops,
     };
 

@@ -25,16 +25,21 @@
  * per ring, and past the bound every request is mapped and unmapped again
  * (measured: 1 MiB sequential I/O 7x slower with 1056). Still a bound. */
 #define VBD_MAX_PGRANTS_DEFAULT 4096u
+/* Bounce pages per ring for pages without a persistent grant (bounce.h):
+ * 16 MiB at most, in use only while such pages are in flight. */
+#define VBD_MAX_BOUNCE_DEFAULT 4096u
 
 struct vbd_config {
     unsigned int max_queues;
     unsigned int max_pgrants;
+    unsigned int max_bounce; /* 0: map every such page instead */
     const char *engine;      /* storage engine, NULL: default */
     const char *journal_dir; /* in-flight journals (journal.h), NULL: none */
 };
 
 struct vbd_ring;
 struct pgrant_cache;
+struct bounce_pool;
 
 struct vbd {
     struct pv_xenbus_dev *xdev;
@@ -84,6 +89,7 @@ void vbd_ring_start(struct vbd_ring *r);
 unsigned int vbd_ring_in_flight(const struct vbd_ring *r);
 struct vbd *vbd_ring_vbd(struct vbd_ring *r);
 struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r);
+struct bounce_pool *vbd_ring_bounce(struct vbd_ring *r);
 /* After storage completions: push responses and notify where needed, and
  * resume consuming requests. */
 void vbd_ring_after_io(struct vbd_ring *r);
@@ -109,6 +115,9 @@ struct vbd_req {
     /* Persistent grants held by this request (pgrant.h). */
     uint16_t nr_held;
     struct pgrant *held[BLKIF_OP_MAX_SEGS];
+    /* Segments whose iovec points into a bounce page (bounce.h). */
+    uint16_t nr_bounce;
+    uint16_t bounce_seg[BLKIF_OP_MAX_SEGS];
     unsigned int free_next; /* free-list link inside the ring */
     uint32_t pos;           /* ring position it was taken from */
     bool done;              /* answered by the I/O path, response not yet on the ring */

@@ -1,5 +1,6 @@
-/* Executing a validated request: fetching indirect segments, mapping the
- * guest's pages (persistent grants or one mapping per request), and driving
+/* Executing a validated request: fetching indirect segments, reaching the
+ * guest's pages (persistent grants; otherwise grant copies through bounce
+ * pages, or past their bound one mapping per request), and driving
  * the storage operations:
  *   READ / WRITE          one read or write
  *   DISCARD               one discard (secure where asked and offered)
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <xen/grant_table.h>
 
+#include "bounce.h"
 #include "pgrant.h"
 #include "vbd.h"
 
@@ -72,6 +74,61 @@ static void *cached_page(struct vbd_req *q, struct pgrant_cache *pgc, uint32_t g
     return NULL;
 }
 
+static uint16_t guest_domid(struct vbd_req *q)
+{
+    return (uint16_t)pv_xenbus_dev_fe_domid(vbd_ring_vbd(q->ring)->xdev);
+}
+
+/* One batch of grant copies for q. Returns 0, or -1 after answering q: a
+ * bad grant fails the device (a protocol violation), a batch the platform
+ * could not take is only an I/O error. */
+static int grant_copy(struct vbd_req *q, xengnttab_grant_copy_segment_t *c, unsigned int n,
+                      const char *what)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    if (pv_gnt_copy(v->gnt, n, c) < 0) {
+        pv_dev_warn(v->xdev, "request %#llx: grant copy failed: %s", (unsigned long long)q->op.id,
+                    strerror(errno));
+        finish(q, BLKIF_RSP_ERROR);
+        return -1;
+    }
+    for (unsigned int k = 0; k < n; k++) {
+        if (c[k].status != GNTST_okay) {
+            bool to_guest = c[k].flags & GNTCOPY_dest_gref;
+            bad_grant(q, what, to_guest ? c[k].dest.foreign.ref : c[k].source.foreign.ref,
+                      c[k].status);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Copies the bounced segments of q between the guest's pages and the bounce
+ * pages: into them for a write (before the storage reads them), back to the
+ * guest for a read (after the storage filled them). 0, or -1 after
+ * answering q. */
+static int copy_bounced(struct vbd_req *q, bool to_guest)
+{
+    xengnttab_grant_copy_segment_t c[BLKIF_OP_MAX_SEGS];
+    for (unsigned int k = 0; k < q->nr_bounce; k++) {
+        unsigned int i = q->bounce_seg[k];
+        const struct blkif_seg *s = &q->op.seg[i];
+        union xengnttab_copy_ptr guest = {
+            .foreign = {.ref = s->gref,
+                        .offset = (uint16_t)(s->first_sect << 9),
+                        .domid = guest_domid(q)},
+        };
+        union xengnttab_copy_ptr local = {.virt = q->iov[i].iov_base};
+        c[k] = (xengnttab_grant_copy_segment_t){
+            .source = to_guest ? local : guest,
+            .dest = to_guest ? guest : local,
+            .len = (uint16_t)q->iov[i].iov_len,
+            .flags = to_guest ? GNTCOPY_dest_gref : GNTCOPY_source_gref,
+        };
+    }
+    return grant_copy(q, c, q->nr_bounce, "cannot copy a data page");
+}
+
 /* Copies the segment descriptors out of the indirect pages once, then
  * validates that private copy. A frontend with persistent grants keeps
  * reusing its few indirect pages, so they come from the cache as in Linux
@@ -97,11 +154,15 @@ static int fetch_indirect(struct vbd_req *q)
         }
         if (!full)
             return -1;
-        page = map_one_off(q, &q->op.indirect_grefs[i], 1, false, what);
-        if (!page)
+        /* Without a cached mapping: one grant copy straight into segs. */
+        xengnttab_grant_copy_segment_t c = {
+            .source.foreign = {.ref = q->op.indirect_grefs[i], .domid = guest_domid(q)},
+            .dest.virt = segs + first,
+            .len = (uint16_t)bytes,
+            .flags = GNTCOPY_source_gref,
+        };
+        if (grant_copy(q, &c, 1, what) < 0)
             return -1;
-        memcpy(segs + first, page, bytes);
-        pv_gnt_unmap(v->gnt, page, 1);
     }
 
     const char *why = NULL;
@@ -113,16 +174,18 @@ static int fetch_indirect(struct vbd_req *q)
     return 0;
 }
 
-/* Maps the data pages and builds the iovec: through the persistent grant
- * cache where there is one, each page that finds it full mapped for this
- * request only (all of them in one grant operation). Returns 0, or -1 after
- * answering q and failing the device. */
+/* Reaches the data pages and builds the iovec: through the persistent grant
+ * cache where there is one; each page without a cached mapping through a
+ * bounce page (a write's data copied in now, a read's copied out when it
+ * completes), or past the bounce bound mapped for this request only (all of
+ * them in one grant operation). Returns 0, or -1 after answering q (and
+ * failing the device for a bad grant). */
 static int map_data(struct vbd_req *q)
 {
     struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
     const struct blkif_op *op = &q->op;
     static const char what[] = "cannot map a data page";
-    void *page[BLKIF_OP_MAX_SEGS];
+    void *page[2 * BLKIF_OP_MAX_SEGS]; /* the segments', then the bounce pages */
     uint32_t miss_ref[BLKIF_OP_MAX_SEGS];
     uint16_t miss_seg[BLKIF_OP_MAX_SEGS];
     unsigned int misses = 0;
@@ -138,8 +201,16 @@ static int map_data(struct vbd_req *q)
         miss_seg[misses] = (uint16_t)i;
         miss_ref[misses++] = op->seg[i].gref;
     }
-    if (misses) {
-        /* Reads write into the guest's pages; writes only read them. */
+    bool bounced = misses && bounce_get(vbd_ring_bounce(q->ring), misses, page + op->nr_segs) == 0;
+    if (bounced) {
+        for (unsigned int m = 0; m < misses; m++) {
+            page[miss_seg[m]] = page[op->nr_segs + m];
+            q->bounce_seg[m] = miss_seg[m];
+        }
+        q->nr_bounce = (uint16_t)misses;
+    } else if (misses) {
+        /* Past the bounce bound: mapped for this request. Reads write into
+         * the guest's pages; writes only read them. */
         q->map = map_one_off(q, miss_ref, misses, op->kind == BLKIF_KIND_READ, what);
         if (!q->map)
             return -1;
@@ -152,6 +223,8 @@ static int map_data(struct vbd_req *q)
         q->iov[i].iov_len = ((size_t)op->seg[i].last_sect - op->seg[i].first_sect + 1) << 9;
     }
     q->iovcnt = op->nr_segs;
+    if (bounced && op->kind != BLKIF_KIND_READ) /* a write, or a flush's data */
+        return copy_bounced(q, false);
     return 0;
 }
 
@@ -161,6 +234,11 @@ void vbd_io_release(struct vbd_req *q)
     struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
     while (q->nr_held)
         pgrant_put(pgc, q->held[--q->nr_held]);
+    while (q->nr_bounce) {
+        unsigned int i = q->bounce_seg[--q->nr_bounce];
+        uintptr_t page = (uintptr_t)q->iov[i].iov_base & ~(uintptr_t)(PV_PAGE_SIZE - 1);
+        bounce_put(vbd_ring_bounce(q->ring), (void *)page);
+    }
     if (q->map) {
         pv_gnt_unmap(v->gnt, q->map, q->map_count);
         q->map = NULL;
@@ -195,6 +273,7 @@ void vbd_io_start(struct vbd_req *q)
     q->map = NULL;
     q->map_count = 0;
     q->nr_held = 0;
+    q->nr_bounce = 0;
     q->iovcnt = 0;
     q->status = BLKIF_RSP_OKAY;
     if (q->op.indirect && fetch_indirect(q) < 0)
@@ -236,6 +315,8 @@ void vbd_io_storage_done(struct pv_storage_req *sreq, int64_t result)
         submit(q, STAGE_POSTFLUSH, PV_STORAGE_FLUSH);
         return;
     default:
+        if (q->nr_bounce && q->op.kind == BLKIF_KIND_READ && copy_bounced(q, true) < 0)
+            return;
         finish(q, BLKIF_RSP_OKAY);
         return;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounce.h"
 #include "evtchn_storm.h"
 #include "journal.h"
 #include "pgrant.h"
@@ -38,6 +39,9 @@ struct vbd_ring {
     struct vbd_req *barrier_wait; /* a barrier waiting for the ring to drain */
     bool need_push;
     struct pgrant_cache *pgc; /* NULL without persistent grants */
+    struct bounce_pool *bounce;
+    struct pv_timer *bounce_timer; /* trims the pool while it holds pages */
+    bool bounce_timer_armed;
     /* Event storm guard (evtchn_storm.h). */
     struct pv_storm storm;
     uint32_t prod_at_event; /* req_prod seen at the previous event */
@@ -56,6 +60,11 @@ static struct sring_hdr *hdr(struct vbd_ring *r)
 struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r)
 {
     return r->pgc;
+}
+
+struct bounce_pool *vbd_ring_bounce(struct vbd_ring *r)
+{
+    return r->bounce;
 }
 
 struct vbd *vbd_ring_vbd(struct vbd_ring *r)
@@ -235,10 +244,27 @@ static void process(struct vbd_ring *r)
     }
 }
 
+/* Every second while the bounce pool holds pages: gives back those unused
+ * for that second (a busy ring keeps what it uses, an idle one none). */
+#define BOUNCE_TRIM_MS 1000u
+
+static void trim_bounce(struct pv_timer *t, void *arg)
+{
+    struct vbd_ring *r = arg;
+    (void)t;
+    if (!bounce_trim(r->bounce)) {
+        pv_timer_disarm(r->bounce_timer);
+        r->bounce_timer_armed = false;
+    }
+}
+
 void vbd_ring_after_io(struct vbd_ring *r)
 {
     if (r->pgc)
         pgrant_maintain(r->pgc, pv_now_ms());
+    if (!r->bounce_timer_armed && bounce_handed(r->bounce) &&
+        pv_timer_arm(r->bounce_timer, BOUNCE_TRIM_MS, BOUNCE_TRIM_MS) == 0)
+        r->bounce_timer_armed = true;
     if (r->barrier_wait && r->in_flight == 1) {
         struct vbd_req *q = r->barrier_wait;
         r->barrier_wait = NULL;
@@ -353,6 +379,12 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
             goto fail;
         }
     }
+    r->bounce = bounce_pool_new(v->cfg->max_bounce);
+    r->bounce_timer = pv_timer_new(v->loop, trim_bounce, r);
+    if (!r->bounce || !r->bounce_timer) {
+        pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
+        goto fail;
+    }
     r->evt = pv_evtchn_open();
     int port = r->evt ? pv_evtchn_bind_interdomain(r->evt, domid, remote_port) : -1;
     if (port < 0) {
@@ -411,9 +443,13 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
         pv_journal_reset(r->jr);
     pv_journal_close(r->jr);
     if (r->pgc)
-        pv_dev_info(r->v->xdev,
-                    "queue %u: %u persistent grants cached, %llu pages mapped one-off (cache full)",
+        pv_dev_info(r->v->xdev, "queue %u: %u persistent grants cached, %llu pages found it full",
                     r->idx, pgrant_count(r->pgc), pgrant_overflows(r->pgc));
+    if (r->bounce && (bounce_handed(r->bounce) || bounce_refused(r->bounce)))
+        pv_dev_info(r->v->xdev,
+                    "queue %u: %llu data pages copied through bounce pages, %llu mapped (bound "
+                    "reached)",
+                    r->idx, bounce_handed(r->bounce), bounce_refused(r->bounce));
     if (r->evt_watch)
         pv_watch_remove(r->evt_watch);
     pv_storm_fini(&r->storm);
@@ -423,6 +459,8 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
         pv_evtchn_close(r->evt);
     }
     pgrant_cache_free(r->pgc);
+    pv_timer_free(r->bounce_timer);
+    bounce_pool_free(r->bounce);
     free(r->reqs);
     free(r->at_pos);
     if (r->sring)
