@@ -71,10 +71,12 @@ unsigned int bounce_trim(struct bounce_pool *b)
 {
     /* The bottom of the stack holds the pages used longest ago. */
     unsigned int idle = b->low;
-    for (unsigned int i = 0; i < idle; i++)
-        free(b->free[i]);
-    memmove(b->free, b->free + idle, (size_t)(b->nfree - idle) * sizeof(*b->free));
-    b->nfree -= idle;
+    if (idle) {
+        for (unsigned int i = 0; i < idle; i++)
+            free(b->free[i]);
+        memmove(b->free, b->free + idle, (size_t)(b->nfree - idle) * sizeof(*b->free));
+        b->nfree -= idle;
+    }
     b->low = b->nfree;
     return b->nfree + b->out;
 }
