@@ -2,9 +2,10 @@
 # pvback-blk against the host: the same fio jobs through the simulated
 # guest's disk (pvback-blkfront engine -> rings -> pvback-blk -> libaio) and
 # directly on the same image file (libaio, O_DIRECT), in the same run (each
-# job twice each way, in the order direct, guest, guest, direct). Prints
+# job twice each way, in the order direct, guest, guest, direct, for
+# BENCH_ROUNDS rounds; the ratio is of the sums). Prints
 #   RATIO blk_<job> <value> (guest IOPS via pvback-blk / direct IOPS on the file)
-# Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5),
+# Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5), BENCH_ROUNDS (default 2),
 # BENCH_SIZE_MB (default 512), BENCH_DIR (default /var/tmp), BENCH_JOBS (lines of
 # "name fio-options" replacing the job list below). Where the image's file
 # system refuses O_DIRECT (tmpfs), pvback-blk serves it buffered and the
@@ -65,19 +66,27 @@ run_direct() {
 # job gave 941 to 1902 IOPS within one hour on the development VM. So each
 # job runs in the order direct, guest, guest, direct, and the ratio is of
 # the sums: a steady drift weighs on both sides alike.
+# BENCH_ROUNDS (default 2) such rounds per job: the disk's own swings between
+# two direct runs of a job reached 50% on the development VM.
+rounds=${BENCH_ROUNDS:-2}
 while read -r name opts; do
     # shellcheck disable=SC2086
     common="--name=$name --size=${size}M --time_based --runtime=$secs --ramp_time=1 $opts"
-    # shellcheck disable=SC2086
-    d1=$(run_direct $common)
-    # shellcheck disable=SC2086
-    g1=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
-    # shellcheck disable=SC2086
-    g2=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
-    # shellcheck disable=SC2086
-    d2=$(run_direct $common)
-    ratio=$(awk -v g="$((g1 + g2))" -v d="$((d1 + d2))" 'BEGIN { printf "%.3f", (d > 0 ? g / d : 0) }')
-    echo "# $name: direct $d1, $d2 IOPS, via pvback-blk $g1, $g2 IOPS (in that order)"
+    dsum=0 gsum=0 seen=
+    for ((r = 0; r < rounds; r++)); do
+        # shellcheck disable=SC2086
+        d1=$(run_direct $common)
+        # shellcheck disable=SC2086
+        g1=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
+        # shellcheck disable=SC2086
+        g2=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
+        # shellcheck disable=SC2086
+        d2=$(run_direct $common)
+        dsum=$((dsum + d1 + d2)) gsum=$((gsum + g1 + g2))
+        seen="$seen${seen:+; }direct $d1, $d2, via pvback-blk $g1, $g2"
+    done
+    ratio=$(awk -v g="$gsum" -v d="$dsum" 'BEGIN { printf "%.3f", (d > 0 ? g / d : 0) }')
+    echo "# $name IOPS, in the order run: $seen"
     echo "RATIO blk_$name $ratio (guest IOPS via pvback-blk / direct libaio IOPS on the same file)"
 done <<<"${BENCH_JOBS:-$(
     cat <<'JOBS'
