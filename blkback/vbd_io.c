@@ -138,7 +138,10 @@ static int fetch_indirect(struct vbd_req *q)
 {
     struct vbd *v = vbd_ring_vbd(q->ring);
     struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
-    struct blkif_request_segment segs[BLKIF_OP_MAX_SEGS];
+    /* Page-aligned, so that a grant copy into it never crosses a page
+     * (gntdev takes a local buffer page by page). */
+    _Alignas(PV_PAGE_SIZE) struct blkif_request_segment segs[BLKIF_OP_MAX_SEGS];
+    _Static_assert(sizeof(segs) <= PV_PAGE_SIZE, "the segments fit in one page");
     const size_t per_page = PV_PAGE_SIZE / sizeof(segs[0]);
     static const char what[] = "cannot map an indirect page";
 
