@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One hostile frontend per validation rule: bad op, zero and too many
 # segments, last_sect < first_sect, last_sect past the page, a range past the
-# end, a bad grant reference, a bad indirect op, too many indirect segments,
+# end, a bad grant reference (mapped, and copied through a bounce page), a bad indirect op, too many indirect segments,
 # and a producer index running past the ring, and an event storm (throttled,
 # the device keeps working). Each time: the bad request gets
 # an error response (none for the ring index), the device fails with a
@@ -26,9 +26,16 @@ blk_front "$good" --ops 4000 --depth 8 --dump "$SIM_DIR/good.expect" verify \
 good_pid=$!
 
 errnode=/local/domain/0/error/backend/vbd/$bad/51712/error
+# A line may start with frontend options: --no-persistent sends the bad grant
+# through a bounce page, where the grant copy after the read finds it.
 while read -r attack rule; do
+    opts=()
+    if [ "$attack" = --no-persistent ]; then
+        opts=(--no-persistent)
+        read -r attack rule <<<"$rule"
+    fi
     xenstore-rm "$errnode" 2>/dev/null || true
-    blk_front "$bad" hostile "$attack" >"$SIM_DIR/attack.log" 2>&1 ||
+    blk_front "$bad" "${opts[@]}" hostile "$attack" >"$SIM_DIR/attack.log" 2>&1 ||
         { cat "$SIM_DIR/attack.log" >&2; fail "$attack: no error response"; }
     msg=$(xenstore-read "$errnode" 2>/dev/null) || fail "$attack: no xenbus error node"
     case "$msg" in
@@ -37,7 +44,7 @@ while read -r attack rule; do
     esac
     kill -0 "$BLK_PID" 2>/dev/null || fail "$attack: pvback-blk died"
     blk_wait_state "$bad" 51712 6
-    echo "ok: $attack -> $msg"
+    echo "ok: ${opts[*]} $attack -> $msg"
 done <<'ATTACKS'
 bad-op unknown operation
 no-segments request without segments
@@ -46,6 +53,7 @@ last-before-first last_sect before first_sect
 last-past-page last_sect beyond the page
 past-end past the end of the device
 bad-gref cannot map a data page
+--no-persistent bad-gref cannot copy a data page
 bad-indirect-op indirect_op is neither read nor write
 too-many-indirect too many indirect segments
 prod-overflow runs past the ring
