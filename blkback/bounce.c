@@ -78,6 +78,11 @@ unsigned int bounce_trim(struct bounce_pool *b)
         b->nfree -= idle;
     }
     b->low = b->nfree;
+    return bounce_held(b);
+}
+
+unsigned int bounce_held(const struct bounce_pool *b)
+{
     return b->nfree + b->out;
 }
 

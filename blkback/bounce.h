@@ -27,6 +27,8 @@ void bounce_put(struct bounce_pool *b, void *page);
  * Returns how many pages the pool still holds (in it or out). */
 unsigned int bounce_trim(struct bounce_pool *b);
 
+/* Pages the pool holds now, in it or out. */
+unsigned int bounce_held(const struct bounce_pool *b);
 /* Pages handed out in all, and pages refused for the bound. */
 unsigned long long bounce_handed(const struct bounce_pool *b);
 unsigned long long bounce_refused(const struct bounce_pool *b);

@@ -262,7 +262,7 @@ void vbd_ring_after_io(struct vbd_ring *r)
 {
     if (r->pgc)
         pgrant_maintain(r->pgc, pv_now_ms());
-    if (!r->bounce_timer_armed && bounce_handed(r->bounce) &&
+    if (!r->bounce_timer_armed && bounce_held(r->bounce) &&
         pv_timer_arm(r->bounce_timer, BOUNCE_TRIM_MS, BOUNCE_TRIM_MS) == 0)
         r->bounce_timer_armed = true;
     if (r->barrier_wait && r->in_flight == 1) {

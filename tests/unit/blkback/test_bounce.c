@@ -54,9 +54,12 @@ static void trim_frees_what_stayed_unused(void **state)
     (void)state;
     struct bounce_pool *b = bounce_pool_new(16);
     void *p[16];
+    assert_int_equal(bounce_held(b), 0);
     assert_int_equal(bounce_get(b, 6, p), 0);
+    assert_int_equal(bounce_held(b), 6);
     for (int i = 0; i < 6; i++)
         bounce_put(b, p[i]);
+    assert_int_equal(bounce_held(b), 6);
     /* The get above drew the pool down to none free: nothing stayed idle. */
     assert_int_equal(bounce_trim(b), 6);
     /* Two used in this interval: the other four stayed unused. */
@@ -66,6 +69,7 @@ static void trim_frees_what_stayed_unused(void **state)
     assert_int_equal(bounce_trim(b), 2);
     /* Unused for a whole interval: all given back. */
     assert_int_equal(bounce_trim(b), 0);
+    assert_int_equal(bounce_held(b), 0);
     /* Pages out are never trimmed. */
     assert_int_equal(bounce_get(b, 3, p), 0);
     assert_int_equal(bounce_trim(b), 3);
