@@ -26,7 +26,8 @@
  * (measured: 1 MiB sequential I/O 7x slower with 1056). Still a bound. */
 #define VBD_MAX_PGRANTS_DEFAULT 4096u
 /* Bounce pages per ring for pages without a persistent grant (bounce.h):
- * 16 MiB at most, in use only while such pages are in flight. */
+ * 16 MiB at most, held only while such pages are in flight and for about a
+ * second after. */
 #define VBD_MAX_BOUNCE_DEFAULT 4096u
 
 struct vbd_config {

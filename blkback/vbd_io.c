@@ -188,7 +188,8 @@ static int map_data(struct vbd_req *q)
     struct pgrant_cache *pgc = vbd_ring_pgrants(q->ring);
     const struct blkif_op *op = &q->op;
     static const char what[] = "cannot map a data page";
-    void *page[2 * BLKIF_OP_MAX_SEGS]; /* the segments', then the bounce pages */
+    void *page[BLKIF_OP_MAX_SEGS];
+    void *bounce[BLKIF_OP_MAX_SEGS];
     uint32_t miss_ref[BLKIF_OP_MAX_SEGS];
     uint16_t miss_seg[BLKIF_OP_MAX_SEGS];
     unsigned int misses = 0;
@@ -204,10 +205,10 @@ static int map_data(struct vbd_req *q)
         miss_seg[misses] = (uint16_t)i;
         miss_ref[misses++] = op->seg[i].gref;
     }
-    bool bounced = misses && bounce_get(vbd_ring_bounce(q->ring), misses, page + op->nr_segs) == 0;
+    bool bounced = misses && bounce_get(vbd_ring_bounce(q->ring), misses, bounce) == 0;
     if (bounced) {
         for (unsigned int m = 0; m < misses; m++) {
-            page[miss_seg[m]] = page[op->nr_segs + m];
+            page[miss_seg[m]] = bounce[m];
             q->bounce_seg[m] = miss_seg[m];
         }
         q->nr_bounce = (uint16_t)misses;

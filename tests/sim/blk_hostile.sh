@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One hostile frontend per validation rule: bad op, zero and too many
 # segments, last_sect < first_sect, last_sect past the page, a range past the
-# end, a bad grant reference (mapped, and copied through a bounce page), a bad indirect op, too many indirect segments,
+# end, a bad grant reference (mapped, and copied through a bounce page), a
+# bad indirect op, too many indirect segments,
 # and a producer index running past the ring, and an event storm (throttled,
 # the device keeps working). Each time: the bad request gets
 # an error response (none for the ring index), the device fails with a
