@@ -2,19 +2,34 @@
 # pvback-net against a plain veth: iperf3 TCP from a simulated guest (its
 # netfront -> rings -> pvback-net -> tap) to a peer on the same bridge,
 # divided by iperf3 from a namespace attached to that bridge by a veth pair,
-# in the same run, for one stream (1 queue) and four streams (4 queues):
-#   RATIO net_iperf_<n>stream <value> (guest->peer via pvback-net / veth->peer)
+# in the same run, for one stream (1 queue) and four streams (4 queues), and
+# for each TCP congestion control in BENCH_NET_CC (default "cubic bbr"):
+#   RATIO net_iperf_<n>stream_<cc> <value> (guest->peer via pvback-net / veth->peer)
+# The congestion control is named, not left to the host's default: the two
+# paths react to it very differently (bbr paces the sender; a veth with
+# cubic runs at memory speed), so a ratio without it is not reproducible
+# (docs/netback.md, "Throughput").
 # Everything lives in network namespaces this script creates and removes.
-# Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5).
+# Each ratio is of the means of BENCH_ROUNDS (default 2) rounds of veth,
+# guest, guest, veth: the veth's own speed swings from run to run (with
+# cubic, 14 or 48 Gbit/s on the development VM), and a "#" line shows each.
+# Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5),
+# BENCH_ROUNDS, BENCH_NET_CC.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export PVBACK_BIN=${PVBACK_BIN:-$here/../build/bin}
 export PVBACK_SRC=$here/..
 secs=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-2}
 for f in xensim pvback-net pvback-netfront; do
     [ -x "$PVBACK_BIN/$f" ] || { echo "bench/net-iperf: $PVBACK_BIN/$f missing" >&2; exit 1; }
 done
 command -v iperf3 >/dev/null || { echo "bench/net-iperf: iperf3 is not installed" >&2; exit 1; }
+ccs=${BENCH_NET_CC:-cubic bbr}
+for cc in $ccs; do # root may load the module (tcp_bbr) by naming it
+    grep -qw "$cc" /proc/sys/net/ipv4/tcp_available_congestion_control || modprobe "tcp_$cc" 2>/dev/null ||
+        { echo "bench/net-iperf: TCP congestion control $cc is not available" >&2; exit 1; }
+done
 source "$PVBACK_SRC/tests/sim/net_helpers.bash"
 exec 3>&1 >/dev/null # the helpers' chatter off stdout; results go to fd 3
 
@@ -30,9 +45,10 @@ veth_ns() {
     ip -n "$ns" addr add "$ip/24" dev eth0
 }
 
-# mbits NS SERVER STREAMS: iperf3 TCP throughput seen by the receiver.
+# mbits NS SERVER STREAMS CC: iperf3 TCP throughput seen by the receiver,
+# the sender using congestion control CC.
 mbits() {
-    ip netns exec "$1" timeout $((secs + 20)) iperf3 -J -c "$2" -t "$secs" -O 1 -P "$3" |
+    ip netns exec "$1" timeout $((secs + 20)) iperf3 -J -c "$2" -t "$secs" -O 1 -P "$3" -C "$4" |
         python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
 }
 
@@ -47,10 +63,20 @@ for n in 1 4; do
     in_guest "g$n" ip addr add "10.82.0.$n/24" dev eth0
     in_guest "g$n" ping -c 1 -W 3 10.82.0.100 >/dev/null || fail "guest g$n cannot reach the peer"
     sleep 0.3
-    via=$(mbits "xs-g$n$NET_ID" 10.82.0.100 "$n")
-    base=$(mbits "$BASE" 10.82.0.100 "$n")
-    python3 -c 'import sys; a, b, n = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-print("RATIO net_iperf_%sstream %.2f (guest->peer via pvback-net %.0f Mbit/s / veth->peer %.0f Mbit/s)" % (n, a / b, a, b))' "$via" "$base" "$n" >&3
+    for cc in $ccs; do
+        # Rounds of veth, guest, guest, veth; the ratio is of the sums.
+        vias=() bases=()
+        for _ in $(seq 1 "$rounds"); do
+            bases+=("$(mbits "$BASE" 10.82.0.100 "$n" "$cc")")
+            vias+=("$(mbits "xs-g$n$NET_ID" 10.82.0.100 "$n" "$cc")")
+            vias+=("$(mbits "xs-g$n$NET_ID" 10.82.0.100 "$n" "$cc")")
+            bases+=("$(mbits "$BASE" 10.82.0.100 "$n" "$cc")")
+        done
+        echo "# ${n}stream_$cc Mbit/s: veth ${bases[*]}; via pvback-net ${vias[*]}" >&3
+        python3 -c 'import sys; n, cc, a, b = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
+a, b = sum(map(float, a)) / len(a), sum(map(float, b)) / len(b)
+print("RATIO net_iperf_%sstream_%s %.2f (guest->peer via pvback-net %.0f Mbit/s / veth->peer %.0f Mbit/s, means)" % (n, cc, a / b, a, b))' "$n" "$cc" "${vias[*]}" "${bases[*]}" >&3
+    done
     net_stop_fronts
 done
 kill "$(cat "$SIM_DIR/iperf.pid")" 2>/dev/null || true
