@@ -80,6 +80,7 @@ static const struct pv_xenbus_ops *blk_xenbus_ops(void *daemon)
 static int blk_prepare(void *daemon, const struct pv_backend_env *env)
 {
     ((struct blk_daemon *)daemon)->cfg.journal_dir = env->journal_dir;
+    ((struct blk_daemon *)daemon)->cfg.status = env->status;
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "blkif_req.h"
 #include "loop.h"
 #include "platform.h"
+#include "status.h"
 #include "storage.h"
 #include "xenbus.h"
 
@@ -33,9 +34,10 @@
 struct vbd_config {
     unsigned int max_queues;
     unsigned int max_pgrants;
-    unsigned int max_bounce; /* 0: map every such page instead */
-    const char *engine;      /* storage engine, NULL: default */
-    const char *journal_dir; /* in-flight journals (journal.h), NULL: none */
+    unsigned int max_bounce;  /* 0: map every such page instead */
+    const char *engine;       /* storage engine, NULL: default */
+    const char *journal_dir;  /* in-flight journals (journal.h), NULL: none */
+    struct pv_status *status; /* the status socket (status.h), NULL: none */
 };
 
 struct vbd_ring;
@@ -46,6 +48,10 @@ struct vbd {
     struct pv_xenbus_dev *xdev;
     const struct vbd_config *cfg;
     struct pv_loop *loop;
+    /* What `pvback-ctl status` shows of this disk (status.h): requests
+     * answered, bytes read and written, requests answered with an error. */
+    struct pv_status_counters counters;
+    struct pv_status_dev *status;
 
     /* Storage, opened at the first connect and kept across reconnects. */
     struct pv_storage *st;

@@ -130,6 +130,12 @@ void vbd_ring_complete(struct vbd_req *q, int16_t status)
     }
     q->status = status;
     q->done = true;
+    struct pv_status_counters *n = &r->v->counters;
+    n->requests++;
+    if (status != BLKIF_RSP_OKAY)
+        n->errors++;
+    else if (q->op.kind == BLKIF_KIND_READ || q->op.kind == BLKIF_KIND_WRITE)
+        n->bytes += q->op.nr_sectors * 512;
     emit_in_order(r);
 }
 

@@ -36,6 +36,8 @@ static int vbd_probe(struct pv_xenbus_dev *dev)
     v->xdev = dev;
     v->cfg = pv_xenbus_dev_ctx(dev);
     v->loop = pv_xenbus_dev_loop(dev);
+    if (!v->status)
+        v->status = pv_status_dev_add(v->cfg->status, dev, &v->counters);
     if (write_uint(dev, XBT_NULL, "feature-max-indirect-segments", VBD_MAX_INDIRECT_SEGS) < 0 ||
         write_uint(dev, XBT_NULL, "feature-persistent", 1) < 0 ||
         write_uint(dev, XBT_NULL, "max-ring-page-order", VBD_MAX_RING_PAGE_ORDER) < 0 ||
@@ -324,6 +326,7 @@ static int vbd_connect(struct pv_xenbus_dev *dev)
     if (publish_disk(v, XBT_NULL) < 0)
         return -1;
     pv_timer_arm(v->resize_timer, RESIZE_CHECK_MS, RESIZE_CHECK_MS);
+    v->counters.rings = nq;
     pv_dev_info(dev, "connected: %u queue(s), %s, %s persistent grants", nq, blkif_abi_name(v->abi),
                 v->persistent ? "with" : "without");
     for (unsigned int i = 0; i < nq; i++)
@@ -392,6 +395,7 @@ static void finish_close(struct vbd *v)
     free(v->rings);
     v->rings = NULL;
     v->nr_rings = 0;
+    v->counters.rings = 0;
     if (v->gnt)
         pv_gnt_close(v->gnt);
     v->gnt = NULL;
@@ -512,6 +516,8 @@ static void vbd_remove(struct pv_xenbus_dev *dev)
         pv_watch_remove(v->st_watch);
     pv_storage_close(v->st);
     free(v->params);
+    pv_status_dev_remove(v->status);
+    v->status = NULL;
 }
 
 const struct pv_xenbus_ops vbd_xenbus_ops = {

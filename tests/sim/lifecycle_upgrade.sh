@@ -87,16 +87,18 @@ expect_eq "the new pvback-blk runs the new file" "$(inode "/proc/$blk2/exe")" "$
 expect_eq "the new pvback-net runs the new file" "$(inode "/proc/$net2/exe")" "$(inode "$sbin/pvback-net")"
 grep -q "domain $d: replacing vbd backend (pid $blk)" "$SIM_DIR/watch.log" ||
     fail "pvback-watch did not log the replacement"
-# pvback-net lists its devices in its status; pvback-blk only its process.
+# Both list their devices in their status, Connected again, the disk with
+# the requests fio sent since (upgrade waited for that: ctl_upgrade.c).
 # (Polled: a backend busy with iperf3 on a loaded machine may take longer
 # than pvback-ctl's 2 s to answer: "not-answering".)
 status_shows_both() {
     ctl status >"$SIM_DIR/status.txt"
-    grep -qE "^$d +up$LC_ID +vbd +$blk2 " "$SIM_DIR/status.txt" &&
+    grep -E "^$d +up$LC_ID +vbd +$blk2 " "$SIM_DIR/status.txt" |
+        grep -qE " vbd/$d/51712 +Connected +Connected +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +0$" &&
         grep -E "^$d +up$LC_ID +vif +$net2 " "$SIM_DIR/status.txt" | grep -qE " vif/$d/0 +Connected "
 }
 lc_poll 10 status_shows_both ||
-    fail "status does not show the new backends, the vif connected: $(cat "$SIM_DIR/status.txt")"
+    fail "status does not show the new backends, both devices connected: $(cat "$SIM_DIR/status.txt")"
 
 # --- the guest saw nothing ------------------------------------------------
 wait $fio_pid || { cat "$SIM_DIR/fio.log" >&2; fail "fio failed across the upgrade"; }

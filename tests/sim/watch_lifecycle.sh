@@ -141,11 +141,13 @@ expect_eq "vbd physical-device-path" "$(xenstore-read $B/vbd/$d/51712/physical-d
     "$WORK/disk.img"
 expect_eq "vif hotplug-status" "$(xenstore-read $B/vif/$d/0/hotplug-status)" connected
 
-# pvback-ctl status: the vif's device and counters come from its status socket
+# pvback-ctl status: each device and its counters come from its backend's
+# status socket
 st=$("$PVBACK_BIN/pvback-ctl" status)
 echo "$st" | grep -qE "^$d +g1 +vif +$net +0 +[a-z-]+ +vif/$d/0 +InitWait +Initialising +0 +0 +0 +0$" ||
     fail "pvback-ctl status has no row for g1's vif: $st"
-echo "$st" | grep -qE "^$d +g1 +vbd +$blk " || fail "pvback-ctl status has no row for g1's vbd: $st"
+echo "$st" | grep -qE "^$d +g1 +vbd +$blk +0 +[a-z-]+ +vbd/$d/51712 +InitWait +Initialising +0 +0 +0 +0$" ||
+    fail "pvback-ctl status has no row for g1's vbd: $st"
 
 # --- a SIGKILLed backend is restarted and takes its device back -----------
 kill -9 "$net"
