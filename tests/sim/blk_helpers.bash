@@ -57,13 +57,16 @@ blk_start_backend() {
             --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
             "${cmd[@]}")
     fi
+    BLK_SERVED=$(backend_served "$SIM_DIR/blk.log")
     PVBACK_LOG=${PVBACK_LOG:-info} "${cmd[@]}" >>"$SIM_DIR/blk.log" 2>&1 &
     BLK_PID=$!
     BLK_ALL+=("$BLK_PID")
 }
 
-# blk_stop_backend: SIGTERM, and its exit status must be 0 (valgrind: clean).
+# blk_stop_backend: SIGTERM once it is up, and its exit status must be 0
+# (valgrind: clean).
 blk_stop_backend() {
+    wait_backend_up "$BLK_PID" "$SIM_DIR/blk.log" "${BLK_SERVED:-0}"
     kill -TERM "$BLK_PID"
     local rc=0
     wait "$BLK_PID" || rc=$?

@@ -97,6 +97,27 @@ expect_fail() {
 # median N...: the middle value of integers (the lower middle for an even count).
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# backend_served LOG: how many times a backend logging to LOG reported that
+# it serves (its "serving backend/..." line, info level).
+backend_served() {
+    if [ -f "$1" ]; then grep -c 'info: serving backend/' "$1" || true; else echo 0; fi
+}
+
+# wait_backend_up PID LOG BEFORE: until the backend PID, started when LOG
+# held BEFORE such lines, logged that it serves (or exited; 30 s at most).
+# It catches SIGTERM from then on: a SIGTERM during its start-up (slow under
+# valgrind) kills it outright, exit status 143, where a test asks for its
+# orderly exit. Without info-level logs there is no line to wait for.
+wait_backend_up() {
+    local pid=$1 log=$2 before=${3:-0} i
+    case "${PVBACK_LOG:-info}" in info | debug) ;; *) return 0 ;; esac
+    for i in $(seq 1 300); do
+        [ "$(backend_served "$log")" -gt "$before" ] && return 0
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
 # wait_for SECONDS WHAT CMD...: runs CMD every 0.1 s (its output dropped)
 # until it succeeds; fails the test after SECONDS.
 wait_for() {

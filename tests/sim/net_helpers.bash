@@ -82,12 +82,15 @@ net_start_backend() {
             --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
             "${cmd[@]}")
     fi
+    NET_SERVED=$(backend_served "$SIM_DIR/net.log")
     PVBACK_LOG=${PVBACK_LOG:-info} ip netns exec "$HOSTNS" "${cmd[@]}" >>"$SIM_DIR/net.log" 2>&1 &
     NET_PID=$!
 }
 
-# net_stop_backend: SIGTERM; its exit status must be 0 (valgrind: clean).
+# net_stop_backend: SIGTERM once it is up; its exit status must be 0
+# (valgrind: clean).
 net_stop_backend() {
+    wait_backend_up "$NET_PID" "$SIM_DIR/net.log" "${NET_SERVED:-0}"
     kill -TERM "$NET_PID"
     local rc=0
     wait "$NET_PID" || rc=$?
