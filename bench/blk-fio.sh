@@ -79,28 +79,22 @@ while read -r name opts; do
     common="--name=$name --size=${size}M --time_based --runtime=$secs --ramp_time=1 $opts"
     dsum=0 gsum=0 seen=
     for ((r = 0; r < rounds; r++)); do
-        if ((r % 2 == 0)); then
+        order="direct guest guest direct"
+        ((r % 2 == 0)) || order="guest direct direct guest"
+        round=
+        for side in $order; do
             # shellcheck disable=SC2086
-            d1=$(run_direct $common)
-            # shellcheck disable=SC2086
-            g1=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
-            # shellcheck disable=SC2086
-            g2=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
-            # shellcheck disable=SC2086
-            d2=$(run_direct $common)
-            seen="$seen${seen:+; }direct $d1, via pvback-blk $g1, $g2, direct $d2"
-        else
-            # shellcheck disable=SC2086
-            g1=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
-            # shellcheck disable=SC2086
-            d1=$(run_direct $common)
-            # shellcheck disable=SC2086
-            d2=$(run_direct $common)
-            # shellcheck disable=SC2086
-            g2=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
-            seen="$seen${seen:+; }via pvback-blk $g1, direct $d1, $d2, via pvback-blk $g2"
-        fi
-        dsum=$((dsum + d1 + d2)) gsum=$((gsum + g1 + g2))
+            if [ "$side" = direct ]; then
+                got=$(run_direct $common)
+                dsum=$((dsum + got))
+                round="$round${round:+, }direct $got"
+            else
+                got=$(run_guest $common --queues=1 ${BENCH_GUEST_OPTS:-})
+                gsum=$((gsum + got))
+                round="$round${round:+, }via pvback-blk $got"
+            fi
+        done
+        seen="$seen${seen:+; }$round"
     done
     ratio=$(awk -v g="$gsum" -v d="$dsum" 'BEGIN { printf "%.3f", (d > 0 ? g / d : 0) }')
     echo "# $name IOPS, in the order run: $seen"
