@@ -13,6 +13,13 @@
 # Each ratio is of the means of BENCH_ROUNDS (default 2) rounds of veth,
 # guest, guest, veth: the veth's own speed swings from run to run (with
 # cubic, 14 or 48 Gbit/s on the development VM), and a "#" line shows each.
+# The same rounds also run iperf3 from a namespace whose NIC is a tap that
+# pvback-bench-tap-relay (bench/tap_relay.c) joins to a tap on the bridge in
+# one process: the frames' path through pvback-net without the Xen protocol
+# between the two taps. Its ratio to the veth,
+#   REF net_taprelay_<n>stream_<cc> <value>,
+# is what a simulated guest behind a tap can carry on this machine at best:
+# the figure against which pvback-net's own cost shows.
 # Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5),
 # BENCH_ROUNDS, BENCH_NET_CC.
 set -euo pipefail
@@ -21,7 +28,7 @@ export PVBACK_BIN=${PVBACK_BIN:-$here/../build/bin}
 export PVBACK_SRC=$here/..
 secs=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-2}
-for f in xensim pvback-net pvback-netfront; do
+for f in xensim pvback-net pvback-netfront pvback-bench-tap-relay; do
     [ -x "$PVBACK_BIN/$f" ] || { echo "bench/net-iperf: $PVBACK_BIN/$f missing" >&2; exit 1; }
 done
 command -v iperf3 >/dev/null || { echo "bench/net-iperf: iperf3 is not installed" >&2; exit 1; }
@@ -49,13 +56,47 @@ veth_ns() {
 # the sender using congestion control CC.
 mbits() {
     ip netns exec "$1" timeout $((secs + 20)) iperf3 -J -c "$2" -t "$secs" -O 1 -P "$3" -C "$4" |
-        python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+        python3 -c 'import json,sys
+r = json.load(sys.stdin)
+if "error" in r: sys.exit("bench/net-iperf: iperf3 from %s: %s" % (sys.argv[1], r["error"]))
+print("%.0f" % (r["end"]["sum_received"]["bits_per_second"] / 1e6))' "$1"
 }
 
+# relay_ns NS IP: a namespace on xenbr0 through the tap relay.
+relay_ns() {
+    local ns=$1 ip=$2 fifo=$SIM_DIR/relay.out
+    ip netns add "$ns"
+    mkfifo "$fifo"
+    ip netns exec "$HOSTNS" "$PVBACK_BIN/pvback-bench-tap-relay" "rg$NET_ID" "rb$NET_ID" >"$fifo" &
+    RELAY_PID=$!
+    local line
+    read -r -t 10 line <"$fifo" && [ "$line" = ready ] || fail "the tap relay did not start"
+    ip -n "$HOSTNS" link set "rg$NET_ID" netns "$ns"
+    ip -n "$ns" link set "rg$NET_ID" name eth0
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" addr add "$ip/24" dev eth0
+    ip -n "$HOSTNS" link set "rb$NET_ID" master xenbr0 up
+}
+
+RELAY_PID=
 net_start_sim
+bench_cleanup() {
+    local rc=$?
+    set +e
+    if [ -n "$RELAY_PID" ]; then
+        kill "$RELAY_PID" 2>/dev/null
+        wait "$RELAY_PID" 2>/dev/null
+    fi
+    net_cleanup $rc
+}
+trap bench_cleanup EXIT
 net_start_backend
 veth_ns "$PEER" 10.82.0.100 p
 veth_ns "$BASE" 10.82.0.50 b
+RELAY=xs-relay$NET_ID
+relay_ns "$RELAY" 10.82.0.60
+ip netns exec "$RELAY" ping -c 1 -W 3 10.82.0.100 >/dev/null || fail "the relay namespace cannot reach the peer"
 ip netns exec "$PEER" iperf3 -s -D -B 10.82.0.100 -I "$SIM_DIR/iperf.pid" 3>&-
 for n in 1 4; do
     d=$(net_guest "g$n" "mac=00:16:3e:00:0e:0$n,bridge=xenbr0")
@@ -64,18 +105,22 @@ for n in 1 4; do
     in_guest "g$n" ping -c 1 -W 3 10.82.0.100 >/dev/null || fail "guest g$n cannot reach the peer"
     sleep 0.3
     for cc in $ccs; do
-        # Rounds of veth, guest, guest, veth; the ratio is of the sums.
-        vias=() bases=()
+        # Rounds of veth, guest, relay, relay, guest, veth; the ratios are
+        # of the means.
+        vias=() bases=() relays=()
         for _ in $(seq 1 "$rounds"); do
             bases+=("$(mbits "$BASE" 10.82.0.100 "$n" "$cc")")
             vias+=("$(mbits "xs-g$n$NET_ID" 10.82.0.100 "$n" "$cc")")
+            relays+=("$(mbits "$RELAY" 10.82.0.100 "$n" "$cc")")
+            relays+=("$(mbits "$RELAY" 10.82.0.100 "$n" "$cc")")
             vias+=("$(mbits "xs-g$n$NET_ID" 10.82.0.100 "$n" "$cc")")
             bases+=("$(mbits "$BASE" 10.82.0.100 "$n" "$cc")")
         done
-        echo "# ${n}stream_$cc Mbit/s: veth ${bases[*]}; via pvback-net ${vias[*]}" >&3
-        python3 -c 'import sys; n, cc, a, b = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
-a, b = sum(map(float, a)) / len(a), sum(map(float, b)) / len(b)
-print("RATIO net_iperf_%sstream_%s %.2f (guest->peer via pvback-net %.0f Mbit/s / veth->peer %.0f Mbit/s, means)" % (n, cc, a / b, a, b))' "$n" "$cc" "${vias[*]}" "${bases[*]}" >&3
+        echo "# ${n}stream_$cc Mbit/s: veth ${bases[*]}; via pvback-net ${vias[*]};" \
+            "via the tap relay ${relays[*]}" >&3
+        python3 -c 'import sys; n, cc, a, r, b = sys.argv[1], sys.argv[2], *(sum(map(float, x.split())) / len(x.split()) for x in sys.argv[3:])
+print("RATIO net_iperf_%sstream_%s %.2f (guest->peer via pvback-net %.0f Mbit/s / veth->peer %.0f Mbit/s, means)" % (n, cc, a / b, a, b))
+print("REF net_taprelay_%sstream_%s %.2f (tap relay->peer %.0f Mbit/s / veth->peer, means; pvback-net / tap relay %.2f)" % (n, cc, r / b, r, a / r))' "$n" "$cc" "${vias[*]}" "${relays[*]}" "${bases[*]}" >&3
     done
     net_stop_fronts
 done
