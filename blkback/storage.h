@@ -44,7 +44,11 @@ struct pv_storage_info {
     bool can_discard;             /* discard frees space and reads back as zeros */
     bool can_secure_discard;      /* BLKSECDISCARD works */
     uint32_t discard_granularity; /* bytes */
-    const char *engine;           /* "aio", "uring", "aio+uring", "iscsi" or "nfs" */
+    /* Segments (runs of physically adjacent memory) the disk takes in one
+     * request, for O_DIRECT on a block device or on a file system on one;
+     * 0: unknown or irrelevant (page cache, remote stores). */
+    uint32_t max_segments;
+    const char *engine; /* "aio", "uring", "aio+uring", "iscsi" or "nfs" */
 };
 
 enum pv_storage_op {

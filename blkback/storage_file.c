@@ -34,20 +34,31 @@ static int do_statx(int fd, struct statx *stx)
                         stx);
 }
 
-/* Reads an unsigned number from /sys/dev/block/MAJ:MIN/queue/<name>; 0 if absent. */
+/* Reads an unsigned number from the request queue of block device
+ * MAJ:MIN, /sys/dev/block/MAJ:MIN/queue/<name>, or for a partition its
+ * disk's (../queue/<name>); 0 if absent. */
+static uint64_t dev_queue_attr(unsigned int major, unsigned int minor, const char *name)
+{
+    static const char *const where[] = {"queue", "../queue"};
+    for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+        char path[128];
+        unsigned long long v = 0;
+        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s/%s", major, minor, where[i], name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        if (fscanf(f, "%llu", &v) != 1)
+            v = 0;
+        fclose(f);
+        return v;
+    }
+    return 0;
+}
+
+/* The same of a block device's own queue. */
 static uint64_t queue_attr(const struct statx *stx, const char *name)
 {
-    char path[128];
-    unsigned long long v = 0;
-    snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/%s", stx->stx_rdev_major,
-             stx->stx_rdev_minor, name);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    if (fscanf(f, "%llu", &v) != 1)
-        v = 0;
-    fclose(f);
-    return v;
+    return dev_queue_attr(stx->stx_rdev_major, stx->stx_rdev_minor, name);
 }
 
 /* Whether BLKSECDISCARD works on the device. sysfs does not say (the
@@ -80,6 +91,7 @@ static int probe_block_device(int fd, const struct statx *stx, struct pv_storage
     if (info->discard_granularity < info->logical_block)
         info->discard_granularity = info->logical_block;
     info->can_secure_discard = !info->read_only && probe_secure_erase(fd, size);
+    info->max_segments = (uint32_t)queue_attr(stx, "max_segments");
     return 0;
 }
 
@@ -97,6 +109,10 @@ static int probe_regular_file(int fd, const struct statx *stx, struct pv_storage
     struct statfs fs;
     info->page_cache = !info->direct || (fstatfs(fd, &fs) == 0 &&
                                          (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC));
+    /* The disk beneath the file system, where it has one (not tmpfs). */
+    if (!info->page_cache)
+        info->max_segments =
+            (uint32_t)dev_queue_attr(stx->stx_dev_major, stx->stx_dev_minor, "max_segments");
     info->can_discard = false;
     if (!info->read_only) {
         /* A hole punched past the end, with the size kept, changes nothing
