@@ -29,7 +29,15 @@ struct blk_daemon {
     struct pv_xenbus_ops ops; /* vbd_xenbus_ops, of --type */
 };
 
-enum { OPT_TYPE = 't', OPT_QUEUES = 'q', OPT_PGRANTS = 'g', OPT_ENGINE = 'e', OPT_BOUNCE = 'b' };
+enum {
+    OPT_TYPE = 't',
+    OPT_QUEUES = 'q',
+    OPT_PGRANTS = 'g',
+    OPT_ENGINE = 'e',
+    OPT_BOUNCE = 'b',
+    OPT_CONTIG = 'c',
+    OPT_CONTIG_ABOVE = 'a',
+};
 
 static int blk_option(void *daemon, int code, const char *arg)
 {
@@ -58,6 +66,21 @@ static int blk_option(void *daemon, int code, const char *arg)
         if (pv_parse_int_option("pvback-blk", "--max-bounce-pages", arg, 0, 65536, &n) < 0)
             return -1;
         d->cfg.max_bounce = (unsigned int)n;
+        return 0;
+    case OPT_CONTIG:
+        if (pv_parse_int_option("pvback-blk", "--max-contiguous-buffers", arg, 0, 1024, &n) < 0)
+            return -1;
+        d->cfg.max_contig = (unsigned int)n;
+        return 0;
+    case OPT_CONTIG_ABOVE:
+        if (!strcmp(arg, "auto")) {
+            d->cfg.contig_above = VBD_CONTIG_AUTO;
+            return 0;
+        }
+        if (pv_parse_int_option("pvback-blk", "--contiguous-above", arg, 0, BLKIF_OP_MAX_SEGS, &n) <
+            0)
+            return -1;
+        d->cfg.contig_above = n;
         return 0;
     case OPT_ENGINE:
         if (strcmp(arg, "aio") && strcmp(arg, "uring") && strcmp(arg, "aio+uring") &&
@@ -96,6 +119,8 @@ int main(int argc, char **argv)
         {"max-queues", required_argument, NULL, OPT_QUEUES},
         {"max-persistent-grants", required_argument, NULL, OPT_PGRANTS},
         {"max-bounce-pages", required_argument, NULL, OPT_BOUNCE},
+        {"max-contiguous-buffers", required_argument, NULL, OPT_CONTIG},
+        {"contiguous-above", required_argument, NULL, OPT_CONTIG_ABOVE},
         {"engine", required_argument, NULL, OPT_ENGINE},
         {NULL, 0, NULL, 0},
     };
@@ -104,6 +129,7 @@ int main(int argc, char **argv)
         .usage = "[--type vbd|vbd3]\n"
                  "                  [--max-queues N] [--max-persistent-grants N] "
                  "[--max-bounce-pages N]\n"
+                 "                  [--max-contiguous-buffers N] [--contiguous-above N|auto]\n"
                  "                  [--engine aio|uring|aio+uring|null]",
         .options = options,
         .option = blk_option,
@@ -115,7 +141,9 @@ int main(int argc, char **argv)
     struct blk_daemon d = {
         .cfg = {.max_queues = VBD_MAX_QUEUES_DEFAULT,
                 .max_pgrants = VBD_MAX_PGRANTS_DEFAULT,
-                .max_bounce = VBD_MAX_BOUNCE_DEFAULT},
+                .max_bounce = VBD_MAX_BOUNCE_DEFAULT,
+                .max_contig = VBD_MAX_CONTIG_DEFAULT,
+                .contig_above = VBD_CONTIG_AUTO},
         .ops = vbd_xenbus_ops,
     };
 

@@ -30,11 +30,20 @@
  * 16 MiB at most, held only while such pages are in flight and for about a
  * second after. */
 #define VBD_MAX_BOUNCE_DEFAULT 4096u
+/* Contiguous buffers per ring for requests the disk would split (contig.h):
+ * 1 MiB each, enough for a frontend's 1 MiB requests at iodepth 8. */
+#define VBD_MAX_CONTIG_DEFAULT 8u
+/* cfg.contig_above: take the disk's own max_segments (where huge pages are
+ * available), the default. */
+#define VBD_CONTIG_AUTO -1
 
 struct vbd_config {
     unsigned int max_queues;
     unsigned int max_pgrants;
     unsigned int max_bounce;  /* 0: map every such page instead */
+    unsigned int max_contig;  /* contiguous buffers per ring (contig.h) */
+    int contig_above;         /* segments past which a request is copied through
+                                 one; 0: never; VBD_CONTIG_AUTO */
     const char *engine;       /* storage engine, NULL: default */
     const char *journal_dir;  /* in-flight journals (journal.h), NULL: none */
     struct pv_status *status; /* the status socket (status.h), NULL: none */
@@ -43,6 +52,7 @@ struct vbd_config {
 struct vbd_ring;
 struct pgrant_cache;
 struct bounce_pool;
+struct contig_pool;
 
 struct vbd {
     struct pv_xenbus_dev *xdev;
@@ -61,6 +71,8 @@ struct vbd {
     bool discard_enable;
     struct blkif_dev_props props;
     struct pv_timer *resize_timer;
+    /* Requests of more segments go through a contiguous buffer; 0: none. */
+    unsigned int contig_above;
 
     /* Per connection. */
     struct pv_gnt *gnt;
@@ -97,6 +109,7 @@ unsigned int vbd_ring_in_flight(const struct vbd_ring *r);
 struct vbd *vbd_ring_vbd(struct vbd_ring *r);
 struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r);
 struct bounce_pool *vbd_ring_bounce(struct vbd_ring *r);
+struct contig_pool *vbd_ring_contig(struct vbd_ring *r);
 /* After storage completions: push responses and notify where needed, and
  * resume consuming requests. */
 void vbd_ring_after_io(struct vbd_ring *r);
@@ -125,6 +138,10 @@ struct vbd_req {
     /* Segments whose iovec points into a bounce page (bounce.h). */
     uint16_t nr_bounce;
     uint16_t bounce_seg[BLKIF_OP_MAX_SEGS];
+    /* The contiguous buffer the storage reads or writes instead of iov
+     * (contig.h), or NULL; contig_iov describes it. */
+    void *contig;
+    struct iovec contig_iov;
     unsigned int free_next; /* free-list link inside the ring */
     uint32_t pos;           /* ring position it was taken from */
     bool done;              /* answered by the I/O path, response not yet on the ring */

@@ -1,6 +1,7 @@
 /* Executing a validated request: fetching indirect segments, reaching the
  * guest's pages (persistent grants; otherwise grant copies through bounce
- * pages, or past their bound one mapping per request), and driving
+ * pages, or past their bound one mapping per request), copying requests the
+ * disk would split through a contiguous buffer (contig.h), and driving
  * the storage operations:
  *   READ / WRITE          one read or write
  *   DISCARD               one discard (secure where asked and offered)
@@ -14,6 +15,7 @@
 #include <xen/grant_table.h>
 
 #include "bounce.h"
+#include "contig.h"
 #include "pgrant.h"
 #include "vbd.h"
 
@@ -177,6 +179,36 @@ static int fetch_indirect(struct vbd_req *q)
     return 0;
 }
 
+/* Copies between q's pages (its iovec) and its contiguous buffer: gathers
+ * a write's data into it, or scatters a read's out of it. */
+static void copy_contig(struct vbd_req *q, bool to_pages)
+{
+    char *at = q->contig;
+    for (int i = 0; i < q->iovcnt; i++) {
+        if (to_pages)
+            memcpy(q->iov[i].iov_base, at, q->iov[i].iov_len);
+        else
+            memcpy(at, q->iov[i].iov_base, q->iov[i].iov_len);
+        at += q->iov[i].iov_len;
+    }
+}
+
+/* A request of more segments than the disk takes in one request goes
+ * through a contiguous buffer, where the ring has one free (contig.h). */
+static void use_contig(struct vbd_req *q)
+{
+    struct vbd *v = vbd_ring_vbd(q->ring);
+    if (!v->contig_above || q->op.nr_segs <= v->contig_above ||
+        !(q->contig = contig_get(vbd_ring_contig(q->ring))))
+        return;
+    size_t len = 0;
+    for (int i = 0; i < q->iovcnt; i++)
+        len += q->iov[i].iov_len;
+    q->contig_iov = (struct iovec){q->contig, len};
+    if (q->op.kind != BLKIF_KIND_READ)
+        copy_contig(q, false);
+}
+
 /* Reaches the data pages and builds the iovec: through the persistent grant
  * cache where there is one; each page without a cached mapping through a
  * bounce page (a write's data copied in now, a read's copied out when it
@@ -227,8 +259,9 @@ static int map_data(struct vbd_req *q)
         q->iov[i].iov_len = ((size_t)op->seg[i].last_sect - op->seg[i].first_sect + 1) << 9;
     }
     q->iovcnt = op->nr_segs;
-    if (bounced && op->kind != BLKIF_KIND_READ) /* a write, or a flush's data */
-        return copy_bounced(q, false);
+    if (bounced && op->kind != BLKIF_KIND_READ && copy_bounced(q, false) < 0)
+        return -1; /* a write, or a flush's data */
+    use_contig(q);
     return 0;
 }
 
@@ -248,6 +281,10 @@ void vbd_io_release(struct vbd_req *q)
         q->map = NULL;
         q->map_count = 0;
     }
+    if (q->contig) {
+        contig_put(vbd_ring_contig(q->ring), q->contig);
+        q->contig = NULL;
+    }
 }
 
 static int submit(struct vbd_req *q, enum stage stage, enum pv_storage_op op)
@@ -258,8 +295,8 @@ static int submit(struct vbd_req *q, enum stage stage, enum pv_storage_op op)
         .op = op,
         .offset = q->op.sector << BLKIF_SECTOR_SHIFT,
         .length = q->op.nr_sectors << BLKIF_SECTOR_SHIFT,
-        .iov = q->iov,
-        .iovcnt = q->iovcnt,
+        .iov = q->contig ? &q->contig_iov : q->iov,
+        .iovcnt = q->contig ? 1 : q->iovcnt,
         .cb = vbd_io_storage_done,
         .arg = q,
     };
@@ -278,6 +315,7 @@ void vbd_io_start(struct vbd_req *q)
     q->map_count = 0;
     q->nr_held = 0;
     q->nr_bounce = 0;
+    q->contig = NULL;
     q->iovcnt = 0;
     q->status = BLKIF_RSP_OKAY;
     if (q->op.indirect && fetch_indirect(q) < 0)
@@ -319,6 +357,8 @@ void vbd_io_storage_done(struct pv_storage_req *sreq, int64_t result)
         submit(q, STAGE_POSTFLUSH, PV_STORAGE_FLUSH);
         return;
     default:
+        if (q->contig && q->op.kind == BLKIF_KIND_READ)
+            copy_contig(q, true);
         if (q->nr_bounce && q->op.kind == BLKIF_KIND_READ && copy_bounced(q, true) < 0)
             return;
         finish(q, BLKIF_RSP_OKAY);

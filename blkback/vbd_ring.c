@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bounce.h"
+#include "contig.h"
 #include "evtchn_storm.h"
 #include "journal.h"
 #include "pgrant.h"
@@ -40,6 +41,7 @@ struct vbd_ring {
     bool need_push;
     struct pgrant_cache *pgc; /* NULL without persistent grants */
     struct bounce_pool *bounce;
+    struct contig_pool *contig;
     struct pv_timer *bounce_timer; /* trims the pool while it holds pages */
     bool bounce_timer_armed;
     /* Event storm guard (evtchn_storm.h). */
@@ -65,6 +67,11 @@ struct pgrant_cache *vbd_ring_pgrants(struct vbd_ring *r)
 struct bounce_pool *vbd_ring_bounce(struct vbd_ring *r)
 {
     return r->bounce;
+}
+
+struct contig_pool *vbd_ring_contig(struct vbd_ring *r)
+{
+    return r->contig;
 }
 
 struct vbd *vbd_ring_vbd(struct vbd_ring *r)
@@ -250,15 +257,17 @@ static void process(struct vbd_ring *r)
     }
 }
 
-/* Every second while the bounce pool holds pages: gives back those unused
- * for that second (a busy ring keeps what it uses, an idle one none). */
+/* Every second while the bounce pool holds pages or the contiguous
+ * buffers are reserved: gives back what was unused for that second (a busy
+ * ring keeps what it uses, an idle one nothing). */
 #define BOUNCE_TRIM_MS 1000u
 
 static void trim_bounce(struct pv_timer *t, void *arg)
 {
     struct vbd_ring *r = arg;
     (void)t;
-    if (!bounce_trim(r->bounce)) {
+    bool bounce = bounce_trim(r->bounce) > 0;
+    if (!contig_trim(r->contig) && !bounce) {
         pv_timer_disarm(r->bounce_timer);
         r->bounce_timer_armed = false;
     }
@@ -268,7 +277,7 @@ void vbd_ring_after_io(struct vbd_ring *r)
 {
     if (r->pgc)
         pgrant_maintain(r->pgc, pv_now_ms());
-    if (!r->bounce_timer_armed && bounce_held(r->bounce) &&
+    if (!r->bounce_timer_armed && (bounce_held(r->bounce) || contig_reserved(r->contig)) &&
         pv_timer_arm(r->bounce_timer, BOUNCE_TRIM_MS, BOUNCE_TRIM_MS) == 0)
         r->bounce_timer_armed = true;
     if (r->barrier_wait && r->in_flight == 1) {
@@ -387,7 +396,9 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
     }
     r->bounce = bounce_pool_new(v->cfg->max_bounce);
     r->bounce_timer = pv_timer_new(v->loop, trim_bounce, r);
-    if (!r->bounce || !r->bounce_timer) {
+    r->contig = contig_pool_new(v->contig_above ? v->cfg->max_contig : 0,
+                                (size_t)BLKIF_OP_MAX_SEGS * PV_PAGE_SIZE);
+    if (!r->bounce || !r->bounce_timer || !r->contig) {
         pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
         goto fail;
     }
@@ -456,6 +467,11 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
                     "queue %u: %llu data pages copied through bounce pages, %llu mapped (bound "
                     "reached)",
                     r->idx, bounce_handed(r->bounce), bounce_refused(r->bounce));
+    if (r->contig && (contig_handed(r->contig) || contig_refused(r->contig)))
+        pv_dev_info(r->v->xdev,
+                    "queue %u: %llu requests copied through contiguous buffers, %llu scattered "
+                    "(all buffers in use)",
+                    r->idx, contig_handed(r->contig), contig_refused(r->contig));
     if (r->evt_watch)
         pv_watch_remove(r->evt_watch);
     pv_storm_fini(&r->storm);
@@ -467,6 +483,7 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
     pgrant_cache_free(r->pgc);
     pv_timer_free(r->bounce_timer);
     bounce_pool_free(r->bounce);
+    contig_pool_free(r->contig);
     free(r->reqs);
     free(r->at_pos);
     if (r->sring)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contig.h"
 #include "storage_url.h"
 #include "journal.h"
 #include "vbd.h"
@@ -115,6 +116,19 @@ static void set_props(struct vbd *v)
 
 static void on_resize_check(struct pv_timer *t, void *arg);
 
+/* Segments past which a request goes through a contiguous buffer
+ * (contig.h): the option's, or by default the disk's own limit, where
+ * there is one below the largest request and huge pages to make the
+ * buffers contiguous; 0: never. */
+static unsigned int contig_threshold(const struct vbd_config *cfg, const struct pv_storage_info *in)
+{
+    if (cfg->contig_above != VBD_CONTIG_AUTO)
+        return (unsigned int)cfg->contig_above;
+    if (!in->max_segments || in->max_segments >= BLKIF_OP_MAX_SEGS)
+        return 0;
+    return contig_huge_pages_available() ? in->max_segments : 0;
+}
+
 static int open_storage(struct vbd *v)
 {
     struct pv_xenbus_dev *dev = v->xdev;
@@ -193,12 +207,17 @@ static int open_storage(struct vbd *v)
     }
     set_props(v);
     const struct pv_storage_info *in = pv_storage_info(v->st);
+    v->contig_above = contig_threshold(v->cfg, in);
     char logged[512]; /* an iSCSI URL's password stays out of the log */
     pv_url_redact(path, logged, sizeof(logged));
-    pv_dev_info(dev, "%s: %llu sectors, %u-byte logical blocks, %s%s, engine %s", logged,
+    char contig[64] = "";
+    if (v->contig_above && v->cfg->max_contig)
+        snprintf(contig, sizeof(contig), ", requests over %u segments copied contiguous",
+                 v->contig_above);
+    pv_dev_info(dev, "%s: %llu sectors, %u-byte logical blocks, %s%s, engine %s%s", logged,
                 (unsigned long long)v->props.sectors, in->logical_block,
                 v->read_only ? "read-only" : "read-write", in->direct ? ", O_DIRECT" : "",
-                in->engine);
+                in->engine, contig);
     return 0;
 }
 

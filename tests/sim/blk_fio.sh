@@ -6,8 +6,10 @@
 # After the guest detaches, fio checks the image file itself (verify_only on
 # the host): it holds exactly what the guest wrote.
 # BLK_FIO_IMG_DIR puts the image elsewhere, BLK_FIO_BACKEND_ARGS are
-# pvback-blk's options, and BLK_FIO_ENGINE is the storage engine pvback-blk
-# must report having chosen (blk_fio_tmpfs.sh sets them).
+# pvback-blk's options, BLK_FIO_ENGINE is the storage engine pvback-blk
+# must report having chosen (blk_fio_tmpfs.sh sets them), and
+# BLK_FIO_EXPECT_LOG, BLK_FIO_EXPECT_LOG2 are patterns (grep -E) its log
+# must hold at the end (blk_fio_contig.sh).
 source "$PVBACK_SRC/tests/sim/blk_helpers.bash"
 
 engine=$PVBACK_BIN/pvback-blkfront-fio.so
@@ -64,4 +66,8 @@ if [ -n "${BLK_FIO_ENGINE:-}" ]; then
         fail "pvback-blk chose another engine: $(grep -o 'engine .*' "$SIM_DIR/blk.log" | sort -u)"
     grep -q ", engine $BLK_FIO_ENGINE\$" "$SIM_DIR/blk.log" || fail "no disk opened with $BLK_FIO_ENGINE"
 fi
+for pattern in "${BLK_FIO_EXPECT_LOG:-}" "${BLK_FIO_EXPECT_LOG2:-}"; do
+    [ -z "$pattern" ] || grep -qE "$pattern" "$SIM_DIR/blk.log" ||
+        { tail -n 30 "$SIM_DIR/blk.log" >&2; fail "pvback-blk's log lacks: $pattern"; }
+done
 blk_stop_backend
