@@ -8,7 +8,11 @@
 #   RATIO blk_<job> <value> (guest IOPS via pvback-blk / direct IOPS on the file)
 # Environment: PVBACK_BIN (default build/bin), BENCH_SECONDS (default 5), BENCH_ROUNDS (default 2),
 # BENCH_SIZE_MB (default 512), BENCH_DIR (default /var/tmp), BENCH_JOBS (lines of
-# "name fio-options" replacing the job list below). Where the image's file
+# "name fio-options" replacing the job list below), BENCH_IMAGE (a block
+# device or file to use instead of a fresh image in BENCH_DIR: its first
+# BENCH_SIZE_MB MiB are overwritten), BENCH_DISKSTAT (a block device name,
+# e.g. vda: each run's figure then also says how many requests that device
+# completed and their mean size, from /sys/block/<name>/stat). Where the image's file
 # system refuses O_DIRECT (tmpfs), pvback-blk serves it buffered and the
 # direct runs are buffered too, so that both sides use the page cache.
 set -euo pipefail
@@ -35,9 +39,9 @@ export XENSIM_DIR=$dir XENSTORED_PATH=$dir/xenstored.sock
 "$PVBACK_BIN/xensim" start --dir "$dir"
 printf 'name="bench"\nmemory=1024\n' >"$dir/bench.cfg"
 dom=$("$PVBACK_BIN/xensim" --dir "$dir" create "$dir/bench.cfg")
-img=$dir/disk.img
+img=${BENCH_IMAGE:-$dir/disk.img}
 # A written (not sparse) image, so that reads hit real blocks on both paths.
-dd if=/dev/zero of="$img" bs=1M count="$size" status=none conv=fsync
+dd if=/dev/zero of="$img" bs=1M count="$size" status=none conv=fsync,notrunc
 be=/local/domain/0/backend/vbd/$dom/51712 fe=/local/domain/$dom/device/vbd/51712
 xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$dom" "$be/online" 1 "$be/params" "$img" \
     "$be/mode" w "$be/device-type" disk "$be/state" 1
@@ -74,6 +78,16 @@ run_direct() {
 # direct 1 MiB read ran at 6009 IOPS, 1.2 ms a request, the next at 2017,
 # 3.8 ms), and that must not always favour the same side.
 rounds=${BENCH_ROUNDS:-2}
+# The device's completed requests and sectors, reads and writes together
+# (fields 1, 3, 5, 7 of /sys/block/<dev>/stat); empty without BENCH_DISKSTAT.
+diskstat() {
+    [ -z "${BENCH_DISKSTAT:-}" ] || awk '{ printf "%.0f %.0f\n", $1 + $5, $3 + $7 }' "/sys/block/$BENCH_DISKSTAT/stat"
+}
+diskstat_delta() { # BEFORE AFTER: " (N device requests of K KiB)"
+    awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[1] - x[1]
+        kib = n > 0 ? (y[2] - x[2]) / 2 / n : 0
+        printf " (%d %s requests of %.0f KiB)", n, ENVIRON["BENCH_DISKSTAT"], kib }'
+}
 while read -r name opts; do
     # shellcheck disable=SC2086
     common="--name=$name --size=${size}M --time_based --runtime=$secs --ramp_time=1 $opts"
@@ -83,6 +97,7 @@ while read -r name opts; do
         ((r % 2 == 0)) || order="guest direct direct guest"
         round=
         for side in $order; do
+            before=$(diskstat)
             # shellcheck disable=SC2086
             if [ "$side" = direct ]; then
                 got=$(run_direct $common)
@@ -93,6 +108,7 @@ while read -r name opts; do
                 gsum=$((gsum + got))
                 round="$round${round:+, }via pvback-blk $got"
             fi
+            [ -z "$before" ] || round="$round$(diskstat_delta "$before" "$(diskstat)")"
         done
         seen="$seen${seen:+; }$round"
     done
