@@ -201,10 +201,8 @@ static void use_contig(struct vbd_req *q)
     if (!v->contig_above || q->op.nr_segs <= v->contig_above ||
         !(q->contig = contig_get(vbd_ring_contig(q->ring))))
         return;
-    size_t len = 0;
-    for (int i = 0; i < q->iovcnt; i++)
-        len += q->iov[i].iov_len;
-    q->contig_iov = (struct iovec){q->contig, len};
+    /* The parser made nr_sectors the sum of the segments. */
+    q->contig_iov = (struct iovec){q->contig, (size_t)q->op.nr_sectors << BLKIF_SECTOR_SHIFT};
     if (q->op.kind != BLKIF_KIND_READ)
         copy_contig(q, false);
 }

@@ -42,8 +42,8 @@ struct vbd_ring {
     struct pgrant_cache *pgc; /* NULL without persistent grants */
     struct bounce_pool *bounce;
     struct contig_pool *contig;
-    struct pv_timer *bounce_timer; /* trims the pool while it holds pages */
-    bool bounce_timer_armed;
+    struct pv_timer *trim_timer; /* trims the two pools while they hold memory */
+    bool trim_timer_armed;
     /* Event storm guard (evtchn_storm.h). */
     struct pv_storm storm;
     uint32_t prod_at_event; /* req_prod seen at the previous event */
@@ -260,16 +260,16 @@ static void process(struct vbd_ring *r)
 /* Every second while the bounce pool holds pages or the contiguous
  * buffers are reserved: gives back what was unused for that second (a busy
  * ring keeps what it uses, an idle one nothing). */
-#define BOUNCE_TRIM_MS 1000u
+#define POOL_TRIM_MS 1000u
 
-static void trim_bounce(struct pv_timer *t, void *arg)
+static void trim_pools(struct pv_timer *t, void *arg)
 {
     struct vbd_ring *r = arg;
     (void)t;
     bool bounce = bounce_trim(r->bounce) > 0;
     if (!contig_trim(r->contig) && !bounce) {
-        pv_timer_disarm(r->bounce_timer);
-        r->bounce_timer_armed = false;
+        pv_timer_disarm(r->trim_timer);
+        r->trim_timer_armed = false;
     }
 }
 
@@ -277,9 +277,9 @@ void vbd_ring_after_io(struct vbd_ring *r)
 {
     if (r->pgc)
         pgrant_maintain(r->pgc, pv_now_ms());
-    if (!r->bounce_timer_armed && (bounce_held(r->bounce) || contig_reserved(r->contig)) &&
-        pv_timer_arm(r->bounce_timer, BOUNCE_TRIM_MS, BOUNCE_TRIM_MS) == 0)
-        r->bounce_timer_armed = true;
+    if (!r->trim_timer_armed && (bounce_held(r->bounce) || contig_reserved(r->contig)) &&
+        pv_timer_arm(r->trim_timer, POOL_TRIM_MS, POOL_TRIM_MS) == 0)
+        r->trim_timer_armed = true;
     if (r->barrier_wait && r->in_flight == 1) {
         struct vbd_req *q = r->barrier_wait;
         r->barrier_wait = NULL;
@@ -395,10 +395,10 @@ struct vbd_ring *vbd_ring_new(struct vbd *v, unsigned int idx, const uint32_t *r
         }
     }
     r->bounce = bounce_pool_new(v->cfg->max_bounce);
-    r->bounce_timer = pv_timer_new(v->loop, trim_bounce, r);
+    r->trim_timer = pv_timer_new(v->loop, trim_pools, r);
     r->contig = contig_pool_new(v->contig_above ? v->cfg->max_contig : 0,
                                 (size_t)BLKIF_OP_MAX_SEGS * PV_PAGE_SIZE);
-    if (!r->bounce || !r->bounce_timer || !r->contig) {
+    if (!r->bounce || !r->trim_timer || !r->contig) {
         pv_xenbus_dev_fatal(xd, ENOMEM, "queue %u: out of memory", idx);
         goto fail;
     }
@@ -481,7 +481,7 @@ void vbd_ring_free(struct vbd_ring *r, bool keep_journal)
         pv_evtchn_close(r->evt);
     }
     pgrant_cache_free(r->pgc);
-    pv_timer_free(r->bounce_timer);
+    pv_timer_free(r->trim_timer);
     bounce_pool_free(r->bounce);
     contig_pool_free(r->contig);
     free(r->reqs);
