@@ -11,10 +11,10 @@
 # minute from counting against one side only. An attack that really costs
 # 20% shows in most pairs and so in their median.
 # With --report-under-asan the ratio is only reported in a sanitizer build:
-# for a test that showed it cannot hold there (net_isolation and
-# net_double_fetch: every hostile guest's setup and teardown in the shared
-# pvback-net costs several times its normal CPU on the same two cores the
-# good guests' iperf3 runs on; 71-74% and 78-79% seen). Under valgrind
+# for a test that showed it cannot hold there (net_isolation, net_double_fetch
+# and blk_isolation: every hostile guest's or attack's setup and teardown in
+# the backend costs several times its normal CPU on the same two cores the
+# good guests' iperf3 or fio runs on; 71-74%, 78-79% and 76-85% seen). Under valgrind
 # (PVBACK_VALGRIND=1, run for the memory checks) it is never asserted:
 # there it measures valgrind.
 hostile_check_throughput() {
