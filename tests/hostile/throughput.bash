@@ -14,9 +14,9 @@
 # for a test that showed it cannot hold there (net_isolation, net_double_fetch
 # and blk_isolation: every hostile guest's or attack's setup and teardown in
 # the backend costs several times its normal CPU on the same two cores the
-# good guests' iperf3 or fio runs on; 71-74%, 78-79% and 76-85% seen). Under valgrind
-# (PVBACK_VALGRIND=1, run for the memory checks) it is never asserted:
-# there it measures valgrind.
+# good guests' iperf3 or fio runs on; 71-74%, 78-79% and 76-85% seen).
+# Under valgrind (PVBACK_VALGRIND=1, run for the memory checks) it is never
+# asserted: there it measures valgrind.
 hostile_check_throughput() {
     local unit=$1 daemon=$2 mode=${3:-}
     KEPT=$(python3 -c '
